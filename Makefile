@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The modules mypy checks (django-stubs, djangorestframework-stubs): every write and read, and the
+# security plumbing (throttles, lockout hooks, token revocation, request middleware).
+TYPED ?= accounts/services.py accounts/selectors.py ledger/services.py ledger/selectors.py \
+	accounts/authentication.py accounts/tokens.py accounts/exceptions.py \
+	cashman_site/throttling.py cashman_site/middleware.py cashman_site/lockout.py cashman_site/logging.py
+
+.PHONY: run test install lint migrate demo worker clean
+
+$(BIN)/activate: requirements/base.txt requirements/production.txt requirements/dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## Serve Cashman on http://127.0.0.1:8000 with SQLite (set DEMO=1 to load the demo user first).
+run: migrate
+	@if [ -n "$(DEMO)" ]; then $(BIN)/python manage.py seed_demo; fi
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## A Celery worker for imports and emails (needs REDIS_URL; without it tasks run in-process).
+worker: install
+	$(BIN)/celery -A cashman_site worker --loglevel INFO
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(TYPED)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,203 @@
+"""The token lifecycle: revocation on password change and deactivation, forged and misused
+tokens, the concurrent-refresh race, and the purge of expired tokens."""
+
+import base64
+import json
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import jwt
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tokens import RefreshToken
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = reverse("auth-token")
+REFRESH = reverse("auth-token-refresh")
+ME = reverse("auth-me")
+PASSWORD_URL = reverse("auth-password")
+NEW_PASSWORD = "another-Long-passphrase-7"
+
+
+def login(client: APIClient, email: str, password: str = PASSWORD) -> dict:
+    response = client.post(TOKEN, {"email": email, "password": password})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def me(access: str) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client.get(ME).status_code
+
+
+def refresh(token: str) -> int:
+    return APIClient().post(REFRESH, {"refresh": token}).status_code
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+class TestRevocation:
+    def test_a_password_change_kills_every_earlier_access_and_refresh_token(self, api_client, user):
+        phone, laptop = login(api_client, user.email), login(api_client, user.email)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {laptop['access']}")
+        changed = api_client.post(
+            PASSWORD_URL, {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
+        )
+        assert changed.status_code == 204
+
+        for tokens in (phone, laptop):
+            assert me(tokens["access"]) == 401
+            assert refresh(tokens["refresh"]) == 401
+        fresh = login(APIClient(), user.email, NEW_PASSWORD)
+        assert me(fresh["access"]) == 200
+        assert refresh(fresh["refresh"]) == 200
+
+    def test_the_revoked_answer_says_why(self, api_client, user):
+        access = login(api_client, user.email)["access"]
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        api_client.post(PASSWORD_URL, {"old_password": PASSWORD, "new_password": NEW_PASSWORD})
+        body = api_client.get(ME).json()
+        assert body["code"] == "token_revoked"
+
+    def test_a_password_change_in_the_admin_kills_the_tokens(self, client, user, staff_user):
+        tokens = login(APIClient(), user.email)
+        staff_user.is_superuser = True
+        staff_user.save()
+        client.force_login(staff_user)
+        response = client.post(
+            reverse("admin:auth_user_password_change", args=[user.pk]),
+            {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+        )
+        assert response.status_code == 302, response.content
+        assert me(tokens["access"]) == 401
+        assert refresh(tokens["refresh"]) == 401
+
+    def test_unticking_active_in_the_admin_kills_the_tokens_for_good(
+        self, client, user, staff_user
+    ):
+        tokens = login(APIClient(), user.email)
+        staff_user.is_superuser = True
+        staff_user.save()
+        client.force_login(staff_user)
+        change = f"/admin/accounts/user/{user.pk}/change/"
+        form = {
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        }
+        assert client.post(change, form).status_code == 302  # is_active left unticked
+        user.refresh_from_db()
+        assert not user.is_active
+        assert client.post(change, {**form, "is_active": "on"}).status_code == 302
+        assert me(tokens["access"]) == 401
+        assert refresh(tokens["refresh"]) == 401
+
+    def test_checking_revocation_costs_no_extra_query(self, user, django_assert_num_queries):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        with django_assert_num_queries(1):  # the user row simplejwt loads anyway
+            assert client.get(ME).status_code == 200
+
+
+class TestForgedAndMisusedTokens:
+    def test_alg_none_is_401(self, user):
+        genuine = jwt.decode(
+            str(RefreshToken.for_user(user).access_token), options={"verify_signature": False}
+        )
+        unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(genuine)}."
+        assert me(unsigned) == 401
+
+    def test_a_payload_changed_to_another_user_is_401(self, user, other_user):
+        header, payload, signature = str(RefreshToken.for_user(user).access_token).split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        claims["user_id"] = str(other_user.pk)
+        assert me(f"{header}.{b64(claims)}.{signature}") == 401
+
+    def test_a_token_signed_with_another_key_is_401(self, user):
+        claims = jwt.decode(
+            str(RefreshToken.for_user(user).access_token), options={"verify_signature": False}
+        )
+        forged = jwt.encode(claims, "not-the-signing-key-" * 3, algorithm="HS256")
+        assert me(forged) == 401
+
+    def test_a_refresh_token_is_not_an_access_token(self, user):
+        assert me(str(RefreshToken.for_user(user))) == 401
+
+    def test_an_access_token_is_not_a_refresh_token(self, user):
+        assert refresh(str(RefreshToken.for_user(user).access_token)) == 401
+
+    def test_an_expired_access_token_is_401(self, user):
+        access = RefreshToken.for_user(user).access_token
+        access.set_exp(from_time=timezone.now() - timedelta(hours=1))
+        assert me(str(access)) == 401
+
+    def test_a_deleted_users_token_is_401(self):
+        user = UserFactory()
+        tokens = RefreshToken.for_user(user)
+        user.delete()
+        assert me(str(tokens.access_token)) == 401
+        assert refresh(str(tokens)) == 401
+
+
+class TestRefreshRace:
+    def test_a_refresh_token_works_once(self, user):
+        token = str(RefreshToken.for_user(user))
+        assert [refresh(token), refresh(token)] == [200, 401]
+
+    @pytest.mark.postgres
+    @pytest.mark.django_db(transaction=True)
+    def test_concurrent_refreshes_with_one_token_let_at_most_one_through(self):
+        """simplejwt issue 985: its check-then-blacklist lets two racing refreshes both win."""
+        user = UserFactory()
+        token = str(RefreshToken.for_user(user))
+        racers = 8
+        barrier = threading.Barrier(racers)
+        statuses: list[int] = []
+
+        def race() -> None:
+            try:
+                barrier.wait()
+                statuses.append(refresh(token))
+            finally:
+                connection.close()  # each thread has its own connection
+
+        threads = [threading.Thread(target=race) for _ in range(racers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(statuses) == [200] + [401] * (racers - 1)
+        assert BlacklistedToken.objects.filter(token__user=user).count() == 1
+
+
+class TestPurge:
+    def test_purge_expired_tokens_deletes_only_expired_ones(self, user):
+        live = RefreshToken.for_user(user)
+        dead = RefreshToken.for_user(user)
+        dead.blacklist()
+        OutstandingToken.objects.filter(jti=dead["jti"]).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        out = StringIO()
+
+        call_command("purge_expired_tokens", stdout=out)
+
+        assert "Deleted 1 expired refresh token" in out.getvalue()
+        assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
+        assert not BlacklistedToken.objects.exists()
+        assert refresh(str(live)) == 200

@@ -1,0 +1,37 @@
+from collections.abc import Callable
+from functools import cached_property, partial
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from rest_framework import pagination
+
+
+class CountingPaginator(Paginator):
+    """Django's paginator, taking its count from `counter` (e.g. a cached count) when given."""
+
+    def __init__(self, *args: Any, counter: Callable[[Any], int] | None = None, **kwargs: Any):
+        self.counter = counter
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def count(self) -> int:
+        return self.counter(self.object_list) if self.counter else super().count
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`?page=` and `?page_size=`; the size is capped by CASHMAN_MAX_PAGE_SIZE.
+
+    A view with a `count_rows(queryset)` method supplies the total itself (the ledger caches it).
+    """
+
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:  # type: ignore[override]
+        return settings.MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        counter = getattr(view, "count_rows", None)
+        self.django_paginator_class = partial(CountingPaginator, counter=counter)
+        return super().paginate_queryset(queryset, request, view)

@@ -1,0 +1,394 @@
+"""Real servers for the tests marked `server`: gunicorn with the production settings, on an
+SQLite database and a static-files folder the tests prepare; a plain static web server for
+pages that must come from another origin; and a private PostgreSQL cluster that a test may stop
+and start, with gunicorn in front of it.
+
+Ports come from CASHMAN_TEST_PORTS (default 18000-18999), so parallel runs on one machine can be
+given ranges that do not overlap.
+"""
+
+import contextlib
+import http.server
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# What the settings and gunicorn read; the test process's own values must not leak into a server.
+READ_PREFIXES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "JWT_", "CASHMAN_", "GUNICORN_")
+START_SECONDS = 30
+GUNICORN_ARGS = ("-c", "gunicorn.conf.py")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 within CASHMAN_TEST_PORTS (default 18000-18999)."""
+    low, high = (int(p) for p in os.environ.get("CASHMAN_TEST_PORTS", "18000-18999").split("-"))
+    candidates = list(range(low, high + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high}")
+
+
+@dataclass
+class Site:
+    """A prepared deployment: a migrated SQLite database and collected static files."""
+
+    root: Path
+    secret_key: str
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.root / 'db.sqlite3'}"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(READ_PREFIXES)}
+        env.update(
+            DJANGO_SETTINGS_MODULE="cashman_site.settings.production",
+            DJANGO_READ_ENV_FILE="false",
+            DJANGO_SECRET_KEY=self.secret_key,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DATABASE_URL=self.database_url,
+            # No TLS here: the redirect would send the browser to https://127.0.0.1.
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            DJANGO_STATIC_ROOT=str(self.root / "static"),
+        )
+        env.update(overrides)
+        return env
+
+    def manage(self, *args: str, **env: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_ROOT,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+
+def prepare_site(root: Path) -> Site:
+    """Migrate a fresh database, collect the static files, create the user `users()` names."""
+    site = Site(root=root, secret_key=f"test-server-{secrets.token_urlsafe(40)}")
+    site.manage("migrate", "--noinput", "--verbosity", "0")
+    site.manage("collectstatic", "--noinput", "--verbosity", "0")
+    site.manage(
+        "shell",
+        "-c",
+        "from accounts.services import user_create; "
+        f"user_create(email={SERVER_USER!r}, password={SERVER_PASSWORD!r})",
+    )
+    return site
+
+
+SERVER_USER = "server-user@example.com"
+SERVER_PASSWORD = "a-long-Passphrase-42"
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def access_token(self) -> str:
+        status, _, body = self.request(
+            "POST", "/api/v1/auth/token/", {"email": SERVER_USER, "password": SERVER_PASSWORD}
+        )
+        assert status == 200, body
+        return json.loads(body)["access"]
+
+
+@contextlib.contextmanager
+def gunicorn(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
+    """Run gunicorn (gunicorn.conf.py, production settings) on a free port until the block ends."""
+    port = free_port()
+    log = site.root / f"gunicorn-{port}.log"
+    server_env = site.env(
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        GUNICORN_GRACEFUL_TIMEOUT="5",
+        **env,
+    )
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "cashman_site.wsgi:application", *GUNICORN_ARGS],
+            cwd=PROJECT_ROOT,
+            env=server_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        _wait_until_up(server, process)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {server.log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            if server.request("GET", "/healthz")[0] == 200:
+                return
+        time.sleep(0.1)  # polling a starting process, not waiting for time to pass
+    raise RuntimeError(f"gunicorn did not answer in {START_SECONDS} s: {server.log.read_text()}")
+
+
+@contextlib.contextmanager
+def static_pages(directory: Path) -> Iterator[str]:
+    """Serve `directory` over HTTP from a thread on a free port; yields the origin."""
+    port = free_port()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(directory), **kwargs)
+
+        def log_message(self, format, *args):  # keep the test output quiet
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# --- A database that goes away: a private PostgreSQL cluster, gunicorn in front of it -----------
+
+BIN = Path(sys.executable).parent
+
+
+def wait_until(condition, *, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def postgres_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@dataclass
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster on its own port, so the shared service is not disturbed.
+
+    initdb refuses to run as root: as root, the cluster belongs to the `postgres` system user.
+    """
+
+    bindir: Path
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cashman-pg-")))
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/cashman"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+
+    def init(self) -> None:
+        os.chmod(self.root, 0o777)  # noqa: S103 - a temporary directory the cluster's user owns
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "postgres")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "cashman")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def production_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "GUNICORN_", "JWT_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="cashman_site.settings.production",
+        DJANGO_SECRET_KEY="test-only-secret-key-for-a-real-server-Zq8vN3kR1xW6yT0pL5mB9cJ2",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_READ_ENV_FILE="false",
+        DATABASE_URL=database_url,
+        PATH=f"{BIN}:{env.get('PATH', '')}",
+        **extra,
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def user_token(env: dict[str, str], email: str) -> str:
+    """Create a user in the server's database and mint an access token for it."""
+    code = (
+        "from accounts.services import user_create; "
+        "from rest_framework_simplejwt.tokens import RefreshToken; "
+        f"u = user_create(email={email!r}, password='a-long-Passphrase-42'); "
+        "print(RefreshToken.for_user(u).access_token)"
+    )
+    return manage(env, "shell", "--no-imports", "-c", code).strip().splitlines()[-1]
+
+
+@dataclass
+class Gunicorn:
+    env: dict[str, str]
+    workers: int = 2
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {
+            **self.env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(self.workers),
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "cashman_site.wsgi:application", "-c", "gunicorn.conf.py"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: self.get("/healthz")[0] == 200, timeout=30, what="gunicorn")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        token: str | None = None,
+        timeout: float = 15,
+    ) -> tuple[int, dict | None, dict]:
+        """(status, JSON body or None, headers); status 0 when the connection itself failed."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Accept", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, _json(response.read()), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, _json(error.read()), dict(error.headers)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, None, {}
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, dict | None, dict]:
+        return self.request("GET", path, token=token, timeout=5)
+
+
+def _json(raw: bytes):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"not_json": raw[:200].decode(errors="replace")}

@@ -1,0 +1,165 @@
+"""Rate limits: 429 JSON with Retry-After, X-RateLimit-* headers, the scopes, and a client
+address that a forged X-Forwarded-For cannot change."""
+
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from rest_framework.settings import api_settings
+
+from accounts.tests.factories import PASSWORD
+from cashman_site.throttling import SharedCacheRateThrottle
+from conftest import bearer
+
+pytestmark = pytest.mark.django_db
+
+ME = reverse("auth-me")
+TOKEN = reverse("auth-token")
+REGISTER = reverse("auth-register")
+PASSWORD_URL = reverse("auth-password")
+SCHEMA = reverse("schema")
+REFRESH = reverse("auth-token-refresh")
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """Hold the throttles' clock a few seconds into an hour (so into a minute too) for the whole
+    test: the windows are fixed, and a test whose requests straddled a boundary would see its
+    count start afresh."""
+    now = [(time.time() // 3600) * 3600 + 5]
+    monkeypatch.setattr(SharedCacheRateThrottle, "timer", staticmethod(lambda: now[0]))
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    return advance
+
+
+@pytest.fixture
+def rates(settings):
+    """Set some throttle rates for this test: rates(anon="2/min")."""
+
+    def set_rates(num_proxies: int | None = None, **scoped: str) -> None:
+        rest = dict(settings.REST_FRAMEWORK)
+        rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], **scoped}
+        if num_proxies is not None:
+            rest["NUM_PROXIES"] = num_proxies
+        settings.REST_FRAMEWORK = rest
+        assert rest["DEFAULT_THROTTLE_RATES"] == api_settings.DEFAULT_THROTTLE_RATES
+
+    return set_rates
+
+
+def statuses(send, times: int) -> list[int]:
+    return [send().status_code for _ in range(times)]
+
+
+def test_over_the_anonymous_limit_is_429_json_with_retry_after(api_client, rates):
+    rates(anon="3/min")
+    answers = [api_client.post(REFRESH, {"refresh": "not-a-token"}) for _ in range(4)]
+
+    # A dead token is still a request counted against the address.
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert [a["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert {a["X-RateLimit-Limit"] for a in answers} == {"3"}
+    # The clock stands 5 s into the minute: the window ends in 55 s.
+    assert {a["X-RateLimit-Reset"] for a in answers} == {"55"}
+    throttled = answers[-1]
+    assert throttled["Content-Type"] == "application/json"
+    assert "throttled" in throttled.json()["detail"].lower()
+    assert throttled["Retry-After"] == "55"
+
+
+def test_the_user_limit_counts_each_user_apart(auth_client, other_client, rates):
+    rates(user="2/min")
+    assert statuses(lambda: auth_client.get(ME), 3) == [200, 200, 429]
+    assert other_client.get(ME).status_code == 200
+
+
+def test_login_has_its_own_tighter_limit_even_for_the_right_password(api_client, user, rates):
+    rates(login="2/min")
+    body = {"email": user.email, "password": PASSWORD}
+    assert statuses(lambda: api_client.post(TOKEN, body), 3) == [200, 200, 429]
+    # Other anonymous endpoints are not affected by the login scope.
+    assert api_client.get(SCHEMA).status_code == 200
+
+
+def test_registration_is_limited(api_client, rates):
+    rates(register="2/hour")
+    answers = [
+        api_client.post(REGISTER, {"email": f"n{i}@example.com", "password": PASSWORD})
+        for i in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[-1]["X-RateLimit-Limit"] == "2"
+
+
+def test_password_change_is_limited(auth_client, rates):
+    rates(password_change="2/hour")
+    body = {"old_password": "not-it-at-all", "new_password": "x-Long-passphrase-9"}
+    assert statuses(lambda: auth_client.post(PASSWORD_URL, body), 3) == [400, 400, 429]
+
+
+def test_uploads_to_the_import_endpoint_have_their_own_limit(auth_client, rates):
+    rates(imports="1/hour")
+    imports = reverse("api:import-list")
+
+    def upload():
+        csv = SimpleUploadedFile("a.csv", b"date,description,amount\n2026-11-01,x,1\n")
+        return auth_client.post(imports, {"file": csv}, format="multipart")
+
+    assert statuses(upload, 2) == [202, 429]
+    # Following the jobs is not an upload: it stays under the user's general limit.
+    assert auth_client.get(imports).status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_reset_the_limit(api_client, rates):
+    # No trusted proxy (the default): the address is REMOTE_ADDR, whatever the client claims.
+    rates(anon="2/min")
+    answers = [
+        api_client.get(SCHEMA, HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(3)
+    ]
+    assert answers == [200, 200, 429]
+
+
+def test_behind_one_proxy_the_address_is_the_one_the_proxy_appended(api_client, rates):
+    rates(num_proxies=1, anon="2/min")
+
+    def via_proxy(forged: str, client: str = "203.0.113.7") -> int:
+        # The proxy appends the address it saw to whatever the client sent.
+        return api_client.get(SCHEMA, HTTP_X_FORWARDED_FOR=f"{forged}, {client}").status_code
+
+    assert [via_proxy(f"198.51.100.{i}") for i in range(3)] == [200, 200, 429]
+    assert via_proxy("198.51.100.9", client="203.0.113.8") == 200  # another client
+
+
+def test_a_new_window_starts_a_new_count(api_client, rates, clock):
+    rates(anon="1/min")
+    assert statuses(lambda: api_client.get(SCHEMA), 2) == [200, 429]
+    clock(54)  # one second before the window ends: still throttled
+    assert api_client.get(SCHEMA).status_code == 429
+    clock(1)
+    assert api_client.get(SCHEMA).status_code == 200
+
+
+def test_the_counts_start_afresh_in_each_test(api_client, rates):
+    # The autouse fixture clears the cache: the earlier tests' counts are gone.
+    rates(anon="1/min")
+    assert api_client.get(SCHEMA).status_code == 200
+
+
+def test_an_unthrottled_response_has_no_rate_limit_headers(client):
+    response = client.get("/healthz")
+    assert "X-RateLimit-Limit" not in response
+
+
+def test_a_session_user_is_throttled_as_a_user(client, user, rates):
+    rates(user="1/min")
+    client.force_login(user)
+    assert statuses(lambda: client.get(ME), 2) == [200, 429]
+
+
+def test_bearer_helper_gives_a_working_token(api_client, user):
+    api_client.credentials(HTTP_AUTHORIZATION=bearer(user))
+    assert api_client.get(ME).status_code == 200

@@ -1,0 +1,130 @@
+"""Rate limits that hold across every gunicorn worker, and the headers that tell a client about them.
+
+DRF's SimpleRateThrottle reads a list of timestamps from the cache, appends one and writes the
+list back; two workers answering at once both read the same list and one write is lost, so the
+limit leaks under concurrent load. These throttles count in fixed windows instead: one counter a
+window, incremented atomically by the cache (INCR in Redis). The window is part of the key, so a
+counter never outlives its window whatever happens to its expiry.
+
+Every throttle records what it counted on the request; `RateLimitHeadersMiddleware` turns the
+tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+(seconds until the window ends). Over the limit, DRF answers 429 JSON with `Retry-After`.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from rest_framework import throttling
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.views import APIView
+
+RATE_LIMITS_ATTR = "cashman_rate_limits"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window ends
+
+
+def rate_limits(request: HttpRequest) -> list[RateLimit]:
+    """What the throttles counted for this request (empty when none applied)."""
+    return getattr(request, RATE_LIMITS_ATTR, [])
+
+
+def client_address(request: HttpRequest | Request) -> str | None:
+    """The client's address, trusting X-Forwarded-For only as far as NUM_PROXIES proxies.
+
+    The one definition used by the throttles and the login lockout alike.
+    """
+    return throttling.BaseThrottle().get_ident(cast(Request, request))
+
+
+class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
+    """A fixed-window counter in the shared cache; see the module docstring."""
+
+    num_requests: int
+    duration: int
+
+    def get_rate(self) -> str | None:
+        # Read at each request, not bound once at import as DRF does, so settings can change.
+        scope = getattr(self, "scope", None)
+        if not scope:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no `scope`.")
+        try:
+            rate = api_settings.DEFAULT_THROTTLE_RATES[scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"No throttle rate set for scope {scope!r}.") from exc
+        return None if rate is None else str(rate)
+
+    def get_ident(self, request: Request) -> str:  # type: ignore[override]
+        return client_address(request) or ""
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.reset_at = (window + 1) * self.duration
+        count = self._increment(f"{key}:{window}")
+        _record(
+            request,
+            RateLimit(
+                limit=self.num_requests,
+                remaining=max(self.num_requests - count, 0),
+                reset=math.ceil(self.reset_at - self.now),
+            ),
+        )
+        return count <= self.num_requests
+
+    def _increment(self, key: str) -> int:
+        timeout = self.duration + 1
+        self.cache.add(key, 0, timeout=timeout)
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            self.cache.add(key, 1, timeout=timeout)
+            return 1
+
+    def wait(self) -> float:
+        return max(self.reset_at - self.now, 0)
+
+
+def _record(request: Request | HttpRequest, limit: RateLimit) -> None:
+    target = getattr(request, "_request", request)  # the HttpRequest the middleware sees
+    setattr(target, RATE_LIMITS_ATTR, [*rate_limits(target), limit])
+
+
+class AnonRateThrottle(SharedCacheRateThrottle, throttling.AnonRateThrottle):
+    """Anonymous callers, by address: CASHMAN_THROTTLE_ANON."""
+
+
+class UserRateThrottle(SharedCacheRateThrottle, throttling.UserRateThrottle):
+    """Signed-in callers, by user: CASHMAN_THROTTLE_USER."""
+
+
+class ScopedRateThrottle(SharedCacheRateThrottle, throttling.ScopedRateThrottle):
+    """Views with a `throttle_scope` (login, register, password_change, imports), by user or
+    address: CASHMAN_THROTTLE_<SCOPE>."""
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        # DRF's ScopedRateThrottle picks the scope from the view, then defers to the base class.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        num_requests, duration = self.parse_rate(self.rate)
+        if num_requests is None or duration is None:
+            return True
+        self.num_requests, self.duration = num_requests, duration
+        return SharedCacheRateThrottle.allow_request(self, request, view)

@@ -1,0 +1,155 @@
+import csv
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from ledger import selectors, services
+from ledger.models import Category, ImportJob, Transaction
+
+CSV_COLUMNS = ["id", "owner", "date", "type", "description", "amount", "category", "created_at"]
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.action(description="Export selected transactions as CSV")
+def export_csv(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+) -> HttpResponse:
+    writer = csv.writer(_Echo())
+    rows = queryset.select_related("owner", "category").order_by("-date", "-id").iterator()
+
+    def lines():
+        yield writer.writerow(CSV_COLUMNS)
+        for tx in rows:
+            yield writer.writerow(
+                [
+                    tx.pk,
+                    tx.owner.email,
+                    tx.date.isoformat(),
+                    tx.type,
+                    tx.description,
+                    f"{tx.amount:.2f}",
+                    tx.category.name if tx.category else "",
+                    tx.created_at.isoformat(),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
+    return response
+
+
+@admin.register(Transaction)
+class TransactionAdmin(SimpleHistoryAdmin):
+    list_display = ("date", "description", "amount", "type", "category", "owner", "created_at")
+    list_display_links = ("date", "description")
+    list_filter = (
+        "type",
+        "date",
+        ("category", admin.RelatedOnlyFieldListFilter),
+        ("owner", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("description", "owner__email")
+    date_hierarchy = "date"
+    list_select_related = ("owner", "category")
+    autocomplete_fields = ("owner", "category")
+    readonly_fields = ("created_at", "updated_at", "version")
+    actions = [export_csv]
+    ordering = ("-date", "-id")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            # The totals of every row the filters and search select, not only this page.
+            context["totals"] = selectors.summary_total(transactions=context["cl"].queryset)
+        return response
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "created_at")
+    list_select_related = ("owner",)
+    search_fields = ("name", "owner__email")
+    list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
+    autocomplete_fields = ("owner",)
+
+
+@admin.action(description="Restore the selected deleted transactions")
+def restore_deleted(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    restored = [
+        tx
+        for record in queryset.filter(history_type="-")
+        if (tx := services.transaction_restore(record=record, actor=request.user)) is not None
+    ]
+    if restored:
+        modeladmin.message_user(request, f"Restored {len(restored)} transaction(s).")
+    else:
+        modeladmin.message_user(
+            request,
+            "Nothing to restore: select deletions of transactions that do not exist.",
+            level=messages.WARNING,
+        )
+
+
+@admin.register(Transaction.history.model)
+class TransactionHistoryAdmin(admin.ModelAdmin):
+    """Every recorded change of every transaction; deleted ones can be restored from here."""
+
+    list_display = (
+        "history_date",
+        "history_type",
+        "id",
+        "description",
+        "amount",
+        "owner",
+        "history_user",
+    )
+    list_filter = ("history_type", "history_date")
+    search_fields = ("description", "owner__email", "history_user__email")
+    date_hierarchy = "history_date"
+    list_select_related = ("owner", "history_user")
+    actions = [restore_deleted]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Imports are made through the API or `import_csv`; here staff follow them."""
+
+    list_display = (
+        "created_at",
+        "owner",
+        "filename",
+        "format",
+        "status",
+        "created_count",
+        "duplicate_count",
+        "invalid_count",
+    )
+    list_filter = ("status", "format")
+    search_fields = ("filename", "owner__email")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    readonly_fields = [field.name for field in ImportJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -1,0 +1,149 @@
+"""Many transactions at once, for the batch endpoint and for imports: validated by the same model
+rules as a single create, checked for duplicates in a few queries, inserted in large batches."""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction as db_transaction
+from django.db.models.functions import Lower
+from simple_history.utils import bulk_create_with_history
+
+from accounts.models import User
+from ledger import cache
+from ledger.models import Category, Transaction
+
+CREATED, DUPLICATE, INVALID = "created", "duplicate", "invalid"
+
+
+def content_fingerprint(*, date: Any, amount: Any, description: str) -> str:
+    """Identifies a row without an external id: same day, amount and description."""
+    return hashlib.sha256(f"{date}|{amount:.2f}|{description.strip()}".encode()).hexdigest()
+
+
+@dataclass
+class RowResult:
+    index: int
+    status: str
+    id: int | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "status": self.status}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+class CategoryCache:
+    """The owner's categories by case-folded name, created on first use."""
+
+    def __init__(self, owner: User) -> None:
+        self.owner = owner
+        self._by_name = {c.name.casefold(): c for c in Category.objects.filter(owner=owner)}
+
+    def get(self, name: str | None, *, create: bool) -> Category | None:
+        name = (name or "").strip()
+        if not name:
+            return None
+        category = self._by_name.get(name.casefold())
+        if category is None and create:
+            category = (
+                Category.objects.filter(owner=self.owner)
+                .annotate(lower=Lower("name"))
+                .filter(lower=name.lower())
+                .first()
+            ) or Category.objects.create(owner=self.owner, name=name[:100])
+            self._by_name[name.casefold()] = category
+        return category
+
+
+def validated(tx: Transaction) -> dict[str, list[str]]:
+    """The model's own rules (field validators, the sign rule); empty when the row is valid."""
+    try:
+        # The owner and the category come from the caller, already the user's own: no queries.
+        tx.clean_for_owner()
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+def mark_duplicates(owner: User, rows: Sequence[tuple[int, Transaction]]) -> set[int]:
+    """Indexes of rows whose external id or fingerprint is already stored, or repeats one
+    earlier in `rows`. Two queries whatever the number of rows."""
+    external_ids = {tx.external_id for _, tx in rows if tx.external_id}
+    fingerprints = {tx.fingerprint for _, tx in rows if tx.fingerprint}
+    seen_ids = (
+        set(
+            Transaction.objects.filter(owner=owner, external_id__in=external_ids).values_list(
+                "external_id", flat=True
+            )
+        )
+        if external_ids
+        else set()
+    )
+    seen_prints = (
+        set(
+            Transaction.objects.filter(owner=owner, fingerprint__in=fingerprints).values_list(
+                "fingerprint", flat=True
+            )
+        )
+        if fingerprints
+        else set()
+    )
+    duplicates = set()
+    for index, tx in rows:
+        if tx.external_id:
+            if tx.external_id in seen_ids:
+                duplicates.add(index)
+            seen_ids.add(tx.external_id)
+        elif tx.fingerprint:
+            if tx.fingerprint in seen_prints:
+                duplicates.add(index)
+            seen_prints.add(tx.fingerprint)
+    return duplicates
+
+
+def insert(owner: User, transactions: Iterable[Transaction], *, batch_size: int) -> list[int]:
+    """Insert in batches, with one history record each; returns the new ids in order."""
+    with db_transaction.atomic():
+        created = bulk_create_with_history(
+            list(transactions),
+            Transaction,
+            batch_size=batch_size,
+            default_user=owner,
+            default_change_reason="bulk",
+        )
+        cache.ledger_changed(owner.pk)  # bulk_create sends no post_save
+    return [tx.pk for tx in created]
+
+
+def transactions_batch_create(
+    *, owner: User, rows: Sequence[tuple[int, Transaction | None, dict]], dry_run: bool
+) -> tuple[bool, list[RowResult]]:
+    """All rows or none. `rows` holds (index, unsaved transaction or None, shape errors).
+
+    Returns whether the rows were saved, and a result per row. Nothing is saved when any row is
+    invalid, or on a dry run.
+    """
+    results: dict[int, RowResult] = {}
+    candidates = []
+    for index, tx, errors in rows:
+        errors = errors or (validated(tx) if tx is not None else {})
+        if errors or tx is None:
+            results[index] = RowResult(index, INVALID, errors=errors)
+        else:
+            candidates.append((index, tx))
+    duplicates = mark_duplicates(owner, candidates)
+    new = [(index, tx) for index, tx in candidates if index not in duplicates]
+    for index in duplicates:
+        results[index] = RowResult(index, DUPLICATE)
+    save = not dry_run and not any(r.status == INVALID for r in results.values())
+    ids = insert(owner, [tx for _, tx in new], batch_size=500) if save else [None] * len(new)
+    for (index, _), pk in zip(new, ids, strict=True):
+        results[index] = RowResult(index, CREATED, id=pk)
+    return save, [results[index] for index, _, _ in rows]

@@ -1,0 +1,79 @@
+"""The demo ledger `manage.py seed_demo` creates: the tutorial's four rows and months of variety."""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.models import User
+from ledger import services
+from ledger.choices import TransactionType
+from ledger.models import Transaction
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "try-cashman-now"  # noqa: S105 - a published demo account, documented in README
+
+TUTORIAL_ROWS = [
+    (TransactionType.INCOME, "Salary", Decimal("5000")),
+    (TransactionType.INCOME, "Dividends", Decimal("200")),
+    (TransactionType.EXPENSE, "pizza", Decimal("50")),
+    (TransactionType.EXPENSE, "Rock Concert", Decimal("100")),
+]
+
+# (category, description, smallest, largest, times a month)
+MONTHLY_EXPENSES = [
+    ("Rent", "Rent", 950, 950, 1),
+    ("Groceries", "Supermarket", 20, 140, 6),
+    ("Transport", "Bus pass", 45, 45, 1),
+    ("Fun", "Cinema", 12, 30, 2),
+    ("Eating out", "Restaurant", 25, 90, 2),
+]
+
+
+@transaction.atomic
+def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: bool = False) -> User:
+    """Create (or with reset=True, recreate) the demo user's ledger. Deterministic."""
+    today = today or datetime.date.today()
+    user = User.objects.filter(email=DEMO_EMAIL).first()
+    if user is None:
+        user = account_services.user_create(
+            email=DEMO_EMAIL, password=DEMO_PASSWORD, first_name="Demo", last_name="User"
+        )
+    elif reset:
+        Transaction.objects.filter(owner=user).delete()
+        user.categories.all().delete()
+    if Transaction.objects.filter(owner=user).exists():
+        return user
+
+    categories = {
+        name: services.category_create(owner=user, name=name)
+        for name in {row[0] for row in MONTHLY_EXPENSES} | {"Salary"}
+    }
+    for type_, description, amount in TUTORIAL_ROWS:
+        services.transaction_create(
+            owner=user, type=type_, description=description, amount=amount, date=today
+        )
+    rng = random.Random(42)  # noqa: S311 - demo data, deterministic on purpose
+    for back in range(1, months + 1):
+        month_start = (today.replace(day=1) - datetime.timedelta(days=31 * back)).replace(day=1)
+        services.transaction_create(
+            owner=user,
+            type=TransactionType.INCOME,
+            description="Salary",
+            amount=Decimal("5000"),
+            date=month_start,
+            category=categories["Salary"],
+        )
+        for category, description, low, high, times in MONTHLY_EXPENSES:
+            for _ in range(times):
+                services.transaction_create(
+                    owner=user,
+                    type=TransactionType.EXPENSE,
+                    description=description,
+                    amount=Decimal(rng.randint(low * 100, high * 100)) / 100,
+                    date=month_start + datetime.timedelta(days=rng.randint(0, 27)),
+                    category=categories[category],
+                )
+    return user

@@ -1,0 +1,97 @@
+"""Filters shared by every transaction list and every summary."""
+
+from decimal import Decimal
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.filters import OrderingFilter
+
+from ledger import selectors
+from ledger.choices import TransactionType
+from ledger.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Category, Transaction
+
+
+def _own_categories(request) -> QuerySet[Category]:
+    if request is None or not request.user.is_authenticated:
+        return Category.objects.none()
+    return selectors.categories_for(user=request.user)
+
+
+class AmountFilter(django_filters.NumberFilter):
+    field_class = django_filters.fields.forms.DecimalField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", AMOUNT_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", AMOUNT_DECIMAL_PLACES)
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(*args, **kwargs)
+
+
+class TransactionFilter(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(choices=TransactionType.choices)
+    date_after = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label="On or after this date (YYYY-MM-DD)"
+    )
+    date_before = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label="On or before this date (YYYY-MM-DD)"
+    )
+    category = django_filters.ModelChoiceFilter(
+        queryset=_own_categories,
+        null_value="none",
+        null_label="No category",
+        label="Category id, or 'none' for uncategorised",
+    )
+    amount_min = AmountFilter(
+        method="filter_amount_min", label="Size of the amount at least (sign ignored)"
+    )
+    amount_max = AmountFilter(
+        method="filter_amount_max", label="Size of the amount at most (sign ignored)"
+    )
+    search = django_filters.CharFilter(
+        field_name="description", lookup_expr="icontains", label="Text in the description"
+    )
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "type",
+            "date_after",
+            "date_before",
+            "category",
+            "amount_min",
+            "amount_max",
+            "search",
+        ]
+
+    def filter_amount_min(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
+        return queryset.filter(Q(amount__gte=value) | Q(amount__lte=-value))
+
+    def filter_amount_max(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
+        return queryset.filter(amount__lte=value, amount__gte=-value)
+
+
+class StableOrderingFilter(OrderingFilter):
+    """`?ordering=` with the id as a last key, so pages never overlap or skip rows."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if ordering and not any(key.lstrip("-") == "id" for key in ordering):
+            ordering.append("-id" if ordering[-1].startswith("-") else "id")
+        return ordering
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, skipped when the request names none of the filters.
+
+    Building and validating a FilterSet's form costs more than the list's own queries; without
+    any of its parameters it would only return the queryset unchanged.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

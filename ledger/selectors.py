@@ -1,0 +1,144 @@
+"""Every read of the ledger, already scoped to one user."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+
+from accounts.models import User
+from ledger.choices import TransactionType
+from ledger.models import Category, ImportJob, Transaction
+
+MONEY_TOTALS = ("income", "expense", "balance")
+
+
+class Cents(Func):
+    """An amount as a whole number of cents.
+
+    Sums are taken over cents, as integers, so they are exact on every database: SQLite keeps
+    decimals as floating point and Django reads them back with 15 significant digits.
+    """
+
+    template = "CAST(ROUND(%(expressions)s * 100) AS BIGINT)"
+    output_field = BigIntegerField()
+
+
+def transactions_for(*, user: User) -> QuerySet[Transaction]:
+    return Transaction.objects.filter(owner=user).select_related("category")
+
+
+def categories_for(*, user: User) -> QuerySet[Category]:
+    return Category.objects.filter(owner=user)
+
+
+def _totals() -> dict[str, Any]:
+    """Aggregates computed by the database: income, expense (negative), balance and count."""
+
+    def cents(condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(Cents("amount"), filter=condition), Value(0))
+
+    return {
+        "income": cents(Q(type=TransactionType.INCOME)),
+        "expense": cents(Q(type=TransactionType.EXPENSE)),
+        "balance": cents(),
+        "count": Count("id"),
+    }
+
+
+def _to_money(row: Any) -> dict[str, Any]:
+    """The totals of one aggregate row, cents turned back into Decimal amounts."""
+    return {
+        **{key: Decimal(row[key]).scaleb(-2) for key in MONEY_TOTALS},
+        "count": row["count"],
+    }
+
+
+def summary_total(*, transactions: QuerySet[Transaction]) -> dict[str, Any]:
+    return _to_money(transactions.select_related(None).order_by().aggregate(**_totals()))
+
+
+def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per calendar month that has transactions, newest first."""
+    rows = (
+        transactions.select_related(None)
+        .order_by()
+        .annotate(month_start=TruncMonth("date"))
+        .values("month_start")
+        .annotate(**_totals())
+        .order_by("-month_start")
+    )
+    return [{"month": row["month_start"].strftime("%Y-%m"), **_to_money(row)} for row in rows]
+
+
+def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per category used in the set, and one (category null) for uncategorised rows."""
+    rows = (
+        transactions.select_related(None)
+        .order_by()
+        .values("category", "category__name")
+        .annotate(**_totals())
+        .order_by(F("category__name").asc(nulls_last=True), "category")
+    )
+    return [
+        {"category": row["category"], "category_name": row["category__name"], **_to_money(row)}
+        for row in rows
+    ]
+
+
+HISTORY_FIELDS = ("type", "description", "amount", "date", "category_id", "version")
+HISTORY_TYPES = {"+": "created", "~": "updated", "-": "deleted"}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe value for a diff: money as a two-place string, dates in ISO form."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def transaction_history(*, user: User, transaction_id: Any) -> list[dict[str, Any]]:
+    """The owner's view of one transaction's history, oldest first, each entry with its diff.
+
+    Empty when the id is not a transaction of `user` (now or before it was deleted).
+    """
+    try:
+        pk = int(transaction_id)
+    except (TypeError, ValueError):
+        return []
+    records = (
+        Transaction.history.filter(id=pk, owner_id=user.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    entries: list[dict[str, Any]] = []
+    before: dict[str, Any] = {}
+    for record in records:
+        after = {field: getattr(record, field) for field in HISTORY_FIELDS}
+        changes = [
+            {
+                "field": field.removesuffix("_id"),
+                "before": _plain(before.get(field)),
+                "after": _plain(value),
+            }
+            for field, value in after.items()
+            if field != "version" and before and before.get(field) != value
+        ]
+        entries.append(
+            {
+                "history_id": record.history_id,
+                "action": HISTORY_TYPES[record.history_type],
+                "at": record.history_date,
+                "by": record.history_user.email if record.history_user else None,
+                "values": {field.removesuffix("_id"): value for field, value in after.items()},
+                "changes": changes,
+            }
+        )
+        before = after
+    return entries
+
+
+def import_jobs_for(*, user: User) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(owner=user)

@@ -1,0 +1,14 @@
+"""A write to a user's transactions or categories ends their cached reads (ledger.cache).
+
+The signals cover every save and delete through the ORM (services, admin, history restore,
+cascades); the writes that bypass them (conditional UPDATEs, bulk inserts) call
+`cache.ledger_changed` themselves.
+"""
+
+from typing import Any
+
+from ledger import cache
+
+
+def ledger_row_written(sender: Any, instance: Any, **kwargs: Any) -> None:
+    cache.ledger_changed(instance.owner_id)

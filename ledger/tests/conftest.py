@@ -1,0 +1,39 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from ledger.tests.factories import CategoryFactory, TransactionFactory
+
+
+@pytest.fixture
+def make_tx(user):
+    """Create a transaction for `user` (or `owner=`), sign applied as the service would."""
+
+    def make(**kwargs):
+        kwargs.setdefault("owner", user)
+        return TransactionFactory(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def category(user):
+    return CategoryFactory(owner=user, name="Food")
+
+
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """POST a file to imports/. The test's transaction never commits, so what the upload queues
+    on commit runs here, as the request's real commit would (in-process: no broker is set)."""
+
+    def post(client, content, name="bank.csv", **headers):
+        data = content.encode() if isinstance(content, str) else content
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                reverse("api:import-list"),
+                {"file": SimpleUploadedFile(name, data)},
+                format="multipart",
+                **headers,
+            )
+
+    return post

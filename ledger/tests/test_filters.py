@@ -1,0 +1,109 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from ledger.choices import TransactionType
+from ledger.tests.factories import CategoryFactory
+
+pytestmark = pytest.mark.django_db
+
+TRANSACTIONS = reverse("api:transaction-list")
+
+
+@pytest.fixture
+def ledger(make_tx, category):
+    income = TransactionType.INCOME
+    return {
+        "salary": make_tx(
+            type=income,
+            description="Salary November",
+            amount=Decimal("3000"),
+            date=datetime.date(2026, 11, 1),
+        ),
+        "pizza": make_tx(
+            description="Pizza night",
+            amount=Decimal("25.50"),
+            category=category,
+            date=datetime.date(2026, 11, 3),
+        ),
+        "rent": make_tx(
+            description="Rent", amount=Decimal("1200"), date=datetime.date(2026, 10, 31)
+        ),
+        "refund": make_tx(
+            type=income,
+            description="pizza refund",
+            amount=Decimal("25.50"),
+            category=category,
+            date=datetime.date(2026, 10, 1),
+        ),
+    }
+
+
+def names(client, **params) -> set[str]:
+    response = client.get(TRANSACTIONS, params)
+    assert response.status_code == 200, response.content
+    return {row["description"] for row in response.json()["results"]}
+
+
+def test_type(auth_client, ledger):
+    assert names(auth_client, type="INCOME") == {"Salary November", "pizza refund"}
+
+
+def test_date_range_is_inclusive(auth_client, ledger):
+    assert names(auth_client, date_after="2026-10-31", date_before="2026-11-01") == {
+        "Rent",
+        "Salary November",
+    }
+
+
+def test_category_and_none(auth_client, ledger, category):
+    assert names(auth_client, category=category.pk) == {"Pizza night", "pizza refund"}
+    assert names(auth_client, category="none") == {"Salary November", "Rent"}
+
+
+def test_amount_bounds_compare_the_size_whatever_the_sign(auth_client, ledger):
+    assert names(auth_client, amount_min="1000") == {"Salary November", "Rent"}
+    assert names(auth_client, amount_max="25.50") == {"Pizza night", "pizza refund"}
+    assert names(auth_client, amount_min="26", amount_max="1200") == {"Rent"}
+
+
+def test_search_is_case_insensitive_on_the_description(auth_client, ledger):
+    assert names(auth_client, search="PIZZA") == {"Pizza night", "pizza refund"}
+
+
+def test_filters_combine(auth_client, ledger):
+    assert names(auth_client, search="pizza", type="EXPENSE", date_after="2026-11-01") == {
+        "Pizza night"
+    }
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "INCOMES"},
+        {"date_after": "yesterday"},
+        {"date_before": "2026-13-01"},
+        {"amount_min": "abc"},
+        {"amount_min": "-5"},
+        {"amount_max": "1.001"},
+        {"category": "abc"},
+        {"category": "999999"},
+    ],
+)
+def test_bad_filter_values_are_400_naming_the_filter(auth_client, ledger, params):
+    response = auth_client.get(TRANSACTIONS, params)
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
+
+
+def test_another_users_category_cannot_be_used_as_a_filter(auth_client, ledger, other_user):
+    theirs = CategoryFactory(owner=other_user)
+    response = auth_client.get(TRANSACTIONS, {"category": theirs.pk})
+    assert response.status_code == 400
+
+
+def test_filters_apply_to_incomes_and_expenses_too(auth_client, ledger):
+    response = auth_client.get(reverse("api:expense-list"), {"search": "pizza"})
+    assert {row["description"] for row in response.json()["results"]} == {"Pizza night"}

@@ -1,0 +1,110 @@
+"""Every create, update and delete of a transaction is recorded, readable by its owner."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from ledger.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+EXPENSES = reverse("api:expense-list")
+
+
+def history_url(pk) -> str:
+    return reverse("api:transaction-history", args=[pk])
+
+
+def test_history_records_who_when_and_before_and_after(auth_client, user, category):
+    pk = auth_client.post(EXPENSES, {"description": "pizza", "amount": "50"}).json()["id"]
+    detail = reverse("api:transaction-detail", args=[pk])
+    auth_client.patch(detail, {"amount": "55", "category": category.pk})
+    auth_client.patch(detail, {"type": "INCOME"})
+
+    history = auth_client.get(history_url(pk))
+    assert history.status_code == 200
+    entries = history.json()
+    assert [e["action"] for e in entries] == ["created", "updated", "updated"]
+    assert all(e["by"] == user.email for e in entries)
+    assert entries[0]["values"]["amount"] == "-50.00"
+    assert entries[0]["changes"] == []
+    assert entries[1]["changes"] == [
+        {"field": "amount", "before": "-50.00", "after": "-55.00"},
+        {"field": "category", "before": None, "after": category.pk},
+    ]
+    assert entries[2]["changes"] == [
+        {"field": "type", "before": "EXPENSE", "after": "INCOME"},
+        {"field": "amount", "before": "-55.00", "after": "55.00"},
+    ]
+    assert entries[2]["values"]["version"] == 3
+
+
+def test_a_deleted_transactions_history_stays_readable_by_its_owner(auth_client):
+    pk = auth_client.post(EXPENSES, {"description": "gone", "amount": "5"}).json()["id"]
+    auth_client.delete(reverse("api:transaction-detail", args=[pk]))
+    entries = auth_client.get(history_url(pk)).json()
+    assert [e["action"] for e in entries] == ["created", "deleted"]
+    assert entries[-1]["values"]["description"] == "gone"
+
+
+def test_nobody_else_reads_it(auth_client, other_client):
+    pk = auth_client.post(EXPENSES, {"description": "mine", "amount": "5"}).json()["id"]
+    response = other_client.get(history_url(pk))
+    assert response.status_code == 404
+    assert "mine" not in response.content.decode()
+    assert other_client.get(history_url(10**9)).status_code == 404
+
+
+def test_staff_restore_a_deleted_transaction_from_the_admin(auth_client, client, category):
+    pk = auth_client.post(
+        EXPENSES, {"description": "restore me", "amount": "12.34", "category": category.pk}
+    ).json()["id"]
+    auth_client.delete(reverse("api:transaction-detail", args=[pk]))
+    assert not Transaction.objects.filter(pk=pk).exists()
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    history_admin = reverse("admin:ledger_historicaltransaction_changelist")
+    listing = client.get(history_admin, {"history_type__exact": "-"})
+    assert "restore me" in listing.content.decode()
+    record = Transaction.history.get(id=pk, history_type="-")
+    response = client.post(
+        history_admin, {"action": "restore_deleted", "_selected_action": [record.history_id]}
+    )
+    assert response.status_code == 302
+
+    restored = Transaction.objects.get(pk=pk)
+    assert (restored.description, restored.amount, restored.category) == (
+        "restore me",
+        Decimal("-12.34"),
+        category,
+    )
+    assert restored.version == record.version + 1
+    actions = [e["action"] for e in auth_client.get(history_url(pk)).json()]
+    assert actions == ["created", "deleted", "created"]
+    # A second restore of the same deletion does nothing.
+    client.post(
+        history_admin, {"action": "restore_deleted", "_selected_action": [record.history_id]}
+    )
+    assert Transaction.objects.filter(pk=pk).count() == 1
+
+
+def test_admin_edits_are_recorded_with_the_staff_user(client, make_tx):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    tx = make_tx(description="before")
+    response = client.post(
+        reverse("admin:ledger_transaction_change", args=[tx.pk]),
+        {
+            "owner": tx.owner.pk,
+            "type": "EXPENSE",
+            "description": "after",
+            "amount": "10",
+            "date": "2026-11-01",
+        },
+    )
+    assert response.status_code == 302, response.content
+    last = Transaction.history.filter(id=tx.pk).order_by("-history_id").first()
+    assert (last.history_type, last.description, last.history_user) == ("~", "after", staff)
+    assert client.get(reverse("admin:ledger_transaction_history", args=[tx.pk])).status_code == 200

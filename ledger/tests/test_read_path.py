@@ -1,0 +1,248 @@
+"""The fast read path: plain-value serialisation equal to the serializer's, the cached summaries
+and list counts (never hiding a write, whatever path it takes), and the queries each endpoint runs."""
+
+import datetime
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework import serializers
+
+from ledger import services
+from ledger.choices import TransactionType
+from ledger.models import Transaction
+from ledger.serializers import TransactionSerializer
+from ledger.tests.factories import CategoryFactory
+
+pytestmark = pytest.mark.django_db
+
+TRANSACTIONS = reverse("api:transaction-list")
+EXPENSES = reverse("api:expense-list")
+SUMMARY = reverse("api:summary-list")
+MONTHLY = reverse("api:summary-monthly")
+BY_CATEGORY = reverse("api:summary-by-category")
+CATEGORIES = reverse("api:category-list")
+
+
+def detail(tx) -> str:
+    return reverse("api:transaction-detail", args=[tx.pk])
+
+
+def fields_representation(tx: Transaction) -> dict:
+    """What DRF's own field-by-field serialisation gives (the fast path must equal it)."""
+    return dict(serializers.ModelSerializer.to_representation(TransactionSerializer(), tx))
+
+
+@pytest.fixture
+def ledger_cache(settings):
+    settings.CASHMAN_LEDGER_CACHE_SECONDS = 300
+
+
+@pytest.fixture
+def varied(user, make_tx):
+    food = CategoryFactory(owner=user, name="Food")
+    return [
+        make_tx(amount=Decimal("0.01"), category=food),
+        make_tx(type=TransactionType.INCOME, amount=Decimal("9999999999.99")),
+        make_tx(amount=Decimal("20"), description="Café ünïcode", date=datetime.date(1999, 12, 31)),
+    ]
+
+
+class TestRepresentation:
+    @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
+    def test_it_equals_the_serializer_fields_output(self, varied, zone):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            for tx in Transaction.objects.select_related("category"):
+                assert TransactionSerializer(tx).data == fields_representation(tx)
+
+    def test_list_rows_equal_the_detail_answers(self, auth_client, varied):
+        rows = auth_client.get(TRANSACTIONS).json()["results"]
+        assert len(rows) == 3
+        for row in rows:
+            assert (
+                auth_client.get(reverse("api:transaction-detail", args=[row["id"]])).json() == row
+            )
+
+    def test_a_create_answers_the_stored_row(self, auth_client):
+        body = {"description": "Lunch", "amount": 12.5, "date": "2026-11-02"}
+        created = auth_client.post(EXPENSES, body).json()
+        assert created["amount"] == "-12.50"
+        assert auth_client.get(reverse("api:transaction-detail", args=[created["id"]])).json() == (
+            created
+        )
+
+
+def summary(client) -> dict:
+    return client.get(SUMMARY).json()
+
+
+class TestCachedReads:
+    def test_a_repeated_summary_does_not_touch_the_transactions_table(
+        self, auth_client, make_tx, ledger_cache
+    ):
+        make_tx(amount=Decimal("5"))
+        for url in (SUMMARY, MONTHLY, BY_CATEGORY):
+            first = auth_client.get(url).json()
+            with CaptureQueriesContext(connection) as queries:
+                again = auth_client.get(url).json()
+            assert again == first
+            assert not [q for q in queries if "ledger_transaction" in q["sql"]], url
+            assert len(queries) == 1  # the user behind the token
+
+    def test_filters_are_part_of_the_key(self, auth_client, make_tx, ledger_cache):
+        make_tx(amount=Decimal("5"), date=datetime.date(2026, 1, 5))
+        make_tx(amount=Decimal("7"), date=datetime.date(2026, 2, 5))
+        assert summary(auth_client)["expense"] == "-12.00"
+        february = auth_client.get(SUMMARY, {"date_after": "2026-02-01"}).json()
+        assert february["expense"] == "-7.00"
+
+    def test_each_user_has_their_own_cache(self, auth_client, other_client, make_tx, other_user):
+        make_tx(amount=Decimal("5"))
+        assert summary(auth_client)["count"] == 1
+        assert summary(other_client)["count"] == 0
+        make_tx(owner=other_user, amount=Decimal("9"))
+        assert summary(auth_client)["expense"] == "-5.00"
+        assert summary(other_client)["expense"] == "-9.00"
+
+    def test_the_list_count_is_cached_until_a_write(self, auth_client, make_tx, ledger_cache):
+        make_tx()
+        assert auth_client.get(TRANSACTIONS).json()["count"] == 1
+        with CaptureQueriesContext(connection) as queries:
+            assert auth_client.get(TRANSACTIONS).json()["count"] == 1
+        assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
+        auth_client.post(EXPENSES, {"description": "x", "amount": "1"})
+        assert auth_client.get(TRANSACTIONS).json()["count"] == 2
+        assert auth_client.get(EXPENSES, {"search": "x"}).json()["count"] == 1
+
+
+def _create(client, user, tx):
+    client.post(EXPENSES, {"description": "new", "amount": "3"})
+
+
+def _put(client, user, tx):
+    client.put(detail(tx), {"type": "EXPENSE", "description": "d", "amount": "13"})
+
+
+def _patch_if_match(client, user, tx):
+    client.patch(detail(tx), {"amount": "13"}, HTTP_IF_MATCH=client.get(detail(tx))["ETag"])
+
+
+def _delete(client, user, tx):
+    client.delete(detail(tx))
+
+
+def _batch(client, user, tx):
+    rows = [{"type": "EXPENSE", "description": "b", "amount": "3", "date": "2026-11-01"}]
+    assert client.post(reverse("api:transaction-batch"), rows).status_code == 201
+
+
+def _service_update(client, user, tx):
+    services.transaction_update(transaction=tx, data={"amount": Decimal("-13")}, if_version=1)
+
+
+def _restore(client, user, tx):
+    client.delete(detail(tx))
+    assert summary(client)["count"] == 1  # the state without it, cached
+    record = Transaction.history.filter(id=tx.pk, history_type="-").get()
+    assert services.transaction_restore(record=record) is not None
+
+
+@pytest.mark.parametrize(
+    "write", [_create, _put, _patch_if_match, _delete, _batch, _service_update, _restore]
+)
+def test_no_write_is_hidden_by_the_cache(auth_client, user, make_tx, ledger_cache, write):
+    tx = make_tx(amount=Decimal("10"))
+    make_tx(amount=Decimal("1"))
+    assert auth_client.get(TRANSACTIONS).json()["count"] == 2
+    before = (summary(auth_client), auth_client.get(MONTHLY).json())
+    assert before == (summary(auth_client), auth_client.get(MONTHLY).json())  # now cached
+
+    write(auth_client, user, tx)
+
+    expected = services_free_totals(user)
+    assert summary(auth_client) == expected
+    assert auth_client.get(MONTHLY).json()[0]["balance"] == expected["balance"]
+    assert auth_client.get(TRANSACTIONS).json()["count"] == expected["count"]
+
+
+def services_free_totals(user) -> dict:
+    """The totals, summed here in Python from the rows (not by the code under test)."""
+    amounts = list(Transaction.objects.filter(owner=user).values_list("amount", flat=True))
+    income = sum((a for a in amounts if a > 0), Decimal("0"))
+    expense = sum((a for a in amounts if a < 0), Decimal("0"))
+    return {
+        "income": f"{income:.2f}",
+        "expense": f"{expense:.2f}",
+        "balance": f"{income + expense:.2f}",
+        "count": len(amounts),
+    }
+
+
+def test_an_import_is_not_hidden_by_the_cache(auth_client, user, ledger_cache, upload):
+    assert summary(auth_client)["count"] == 0
+    csv = "date,description,amount\n2026-11-01,Salary,3000\n2026-11-02,Rent,-900\n"
+    assert upload(auth_client, csv).status_code == 202
+    assert summary(auth_client) == services_free_totals(user) | {"count": 2}
+
+
+def test_category_changes_reach_the_cached_summary(auth_client, user, make_tx, ledger_cache):
+    food = CategoryFactory(owner=user, name="Food")
+    make_tx(category=food)
+    assert auth_client.get(BY_CATEGORY).json()[0]["category_name"] == "Food"
+    url = reverse("api:category-detail", args=[food.pk])
+    auth_client.patch(url, {"name": "Groceries"})
+    assert auth_client.get(BY_CATEGORY).json()[0]["category_name"] == "Groceries"
+    assert auth_client.get(TRANSACTIONS).json()["results"][0]["category_name"] == "Groceries"
+    auth_client.delete(url)
+    assert auth_client.get(BY_CATEGORY).json()[0]["category"] is None
+
+
+class TestQueryCounts:
+    """Queries per request, whatever the size of the ledger (JWT: one for the user)."""
+
+    @pytest.fixture
+    def ledger(self, user, make_tx):
+        food = CategoryFactory(owner=user)
+        for i in range(60):
+            make_tx(category=food if i % 2 else None, date=datetime.date(2026, 1 + i % 12, 1))
+        return food
+
+    @pytest.mark.parametrize(
+        "url, cold, warm",
+        [
+            (TRANSACTIONS, 3, 2),  # user, COUNT, page; then the COUNT comes from the cache
+            (SUMMARY, 2, 1),
+            (MONTHLY, 2, 1),
+            (BY_CATEGORY, 2, 1),
+            (CATEGORIES, 3, 3),
+        ],
+    )
+    def test_reads(
+        self, auth_client, ledger, ledger_cache, django_assert_num_queries, url, cold, warm
+    ):
+        with django_assert_num_queries(cold):
+            assert auth_client.get(url).status_code == 200
+        with django_assert_num_queries(warm):
+            assert auth_client.get(url).status_code == 200
+
+    def test_filtered_list(self, auth_client, ledger, django_assert_num_queries):
+        params = {"date_after": "2026-03-01", "search": "trans", "category": ledger.pk}
+        # user, the category filter's lookup, COUNT, page
+        with django_assert_num_queries(4):
+            assert auth_client.get(TRANSACTIONS, params).json()["count"] == 25
+
+    def test_detail(self, auth_client, ledger, django_assert_num_queries):
+        tx = Transaction.objects.filter(category=ledger).first()
+        with django_assert_num_queries(2):
+            assert auth_client.get(detail(tx)).status_code == 200
+
+    def test_create(self, auth_client, ledger, django_assert_num_queries):
+        # The user, the row and its history record, in one atomic block (a savepoint inside the
+        # test's transaction); the rules are checked without queries.
+        with django_assert_num_queries(5):
+            response = auth_client.post(EXPENSES, {"description": "x", "amount": "1"})
+        assert response.status_code == 201

@@ -1,0 +1,46 @@
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD
+from ledger.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_the_tutorial_rows_and_history_once(api_client):
+    out = StringIO()
+    call_command("seed_demo", months=3, stdout=out)
+    assert DEMO_EMAIL in out.getvalue()
+    rows = Transaction.objects.filter(owner__email=DEMO_EMAIL)
+    tutorial = dict(
+        rows.filter(description__in=["Dividends", "pizza", "Rock Concert"]).values_list(
+            "description", "amount"
+        )
+    )
+    assert tutorial == {
+        "Dividends": Decimal("200.00"),
+        "pizza": Decimal("-50.00"),
+        "Rock Concert": Decimal("-100.00"),
+    }
+    assert rows.filter(description="Salary", amount=Decimal("5000.00")).count() == 4
+    count = rows.count()
+    assert count == 4 + 3 * 13
+    assert len({d.strftime("%Y-%m") for d in rows.values_list("date", flat=True)}) == 4
+
+    call_command("seed_demo", stdout=StringIO())
+    assert rows.count() == count
+
+    response = api_client.post(
+        "/api/v1/auth/token/", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200
+
+
+def test_seed_demo_reset_recreates(db):
+    call_command("seed_demo", months=1, stdout=StringIO())
+    Transaction.objects.filter(description="pizza").delete()
+    call_command("seed_demo", months=1, reset=True, stdout=StringIO())
+    assert Transaction.objects.filter(description="pizza").count() == 1

@@ -1,0 +1,209 @@
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ledger import cache, selectors, services
+from ledger.choices import TransactionType
+from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
+from ledger.models import Category, Transaction
+from ledger.serializers import (
+    TRANSACTION_VALUES,
+    CategorySerializer,
+    CategorySummarySerializer,
+    MonthlySummarySerializer,
+    SummarySerializer,
+    TransactionHistorySerializer,
+    TransactionSerializer,
+    TypedTransactionSerializer,
+    transaction_representation,
+)
+from ledger.view_mixins import IdempotentCreateMixin, VersionedObjectMixin
+from ledger.views_bulk import BATCH_SCHEMA, batch_create
+
+
+@extend_schema(tags=["transactions"])
+class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet):
+    """Your transactions, newest first. Expenses are negative, incomes positive.
+
+    Filters: `type`, `date_after`, `date_before` (inclusive), `category` (an id, or `none`),
+    `amount_min` / `amount_max` (compare the amount's size, sign ignored) and `search`
+    (description, case-insensitive). `ordering` accepts `date`, `amount`, `created_at`
+    (prefix `-` for descending).
+    """
+
+    queryset = Transaction.objects.none()  # the model, for the schema; get_queryset scopes it
+    serializer_class = TransactionSerializer
+    filter_backends = [FilterBackend, StableOrderingFilter]
+    filterset_class = TransactionFilter
+    ordering_fields = ["date", "amount", "created_at"]
+    ordering = ["-date", "-id"]
+    #: Set by the incomes/ and expenses/ endpoints, which list and create one type only.
+    transaction_type: str | None = None
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        queryset = selectors.transactions_for(user=self.request.user)
+        if self.transaction_type is not None:
+            queryset = queryset.filter(type=self.transaction_type)
+        return queryset
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of plain column values, serialised without model instances (see
+        `transaction_representation`); the same JSON as the serializer's."""
+        rows = self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
+        page = self.paginate_queryset(rows)
+        data = [transaction_representation(row) for row in page]
+        return self.get_paginated_response(data)
+
+    def count_rows(self, queryset: QuerySet) -> int:
+        """The list's total for its pagination, cached until the user's next write."""
+        params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
+        name = f"count:{self.transaction_type or 'all'}:{params}"
+        return cache.cached(self.request.user.pk, name, queryset.count)
+
+    def perform_create(self, serializer: TransactionSerializer) -> None:
+        data = dict(serializer.validated_data)
+        if self.transaction_type is not None:
+            data["type"] = self.transaction_type
+        serializer.instance = services.transaction_create(owner=self.request.user, **data)
+        self.written_instance = serializer.instance
+
+    def perform_update(self, serializer: TransactionSerializer) -> None:
+        serializer.instance = services.transaction_update(
+            transaction=serializer.instance,
+            data=dict(serializer.validated_data),
+            if_version=self.if_match_version(serializer.instance),
+            actor=self.request.user,
+        )
+        self.written_instance = serializer.instance
+
+    def perform_destroy(self, instance: Transaction) -> None:
+        services.transaction_delete(
+            transaction=instance,
+            if_version=self.if_match_version(instance),
+            actor=self.request.user,
+        )
+
+    @BATCH_SCHEMA
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def batch(self, request: Request) -> Response:
+        """Create up to CASHMAN_BATCH_MAX_ROWS transactions at once, all or none: a result per
+        row (created, duplicate, or invalid with its errors). `?dry_run=true` saves nothing."""
+        return self.run_idempotently(
+            request, lambda: batch_create(self, request, transaction_type=self.transaction_type)
+        )
+
+    @extend_schema(responses=TransactionHistorySerializer(many=True), filters=False)
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """Every create, update and delete of this transaction, oldest first: who, when, the
+        values after the change, and what changed. Still readable after the transaction is
+        deleted."""
+        records = selectors.transaction_history(user=request.user, transaction_id=pk)
+        if not records:
+            raise Http404("No such transaction.")
+        return Response(TransactionHistorySerializer(records, many=True).data)
+
+
+@extend_schema(tags=["incomes"])
+class IncomeViewSet(TransactionViewSet):
+    """Your incomes. An amount must be positive."""
+
+    serializer_class = TypedTransactionSerializer
+    transaction_type = TransactionType.INCOME
+
+
+@extend_schema(tags=["expenses"])
+class ExpenseViewSet(TransactionViewSet):
+    """Your expenses. Stored negative whatever sign you send: `20` and `-20` both give `-20.00`."""
+
+    serializer_class = TypedTransactionSerializer
+    transaction_type = TransactionType.EXPENSE
+
+
+@extend_schema(tags=["categories"])
+@extend_schema_view(
+    destroy=extend_schema(
+        description="Delete a category. Its transactions are kept, with no category."
+    )
+)
+class CategoryViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet):
+    """Your categories. Names are unique per user, whatever their case."""
+
+    queryset = Category.objects.none()  # the model, for the schema; get_queryset scopes it
+    serializer_class = CategorySerializer
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.categories_for(user=self.request.user)
+
+    def perform_create(self, serializer: CategorySerializer) -> None:
+        serializer.instance = services.category_create(
+            owner=self.request.user, **serializer.validated_data
+        )
+        self.written_instance = serializer.instance
+
+    def perform_update(self, serializer: CategorySerializer) -> None:
+        serializer.instance = services.category_update(
+            category=serializer.instance,
+            if_version=self.if_match_version(serializer.instance),
+            **serializer.validated_data,
+        )
+        self.written_instance = serializer.instance
+
+    def perform_destroy(self, instance: Category) -> None:
+        services.category_delete(category=instance, if_version=self.if_match_version(instance))
+
+
+@extend_schema(tags=["summary"])
+class SummaryViewSet(viewsets.GenericViewSet):
+    """Totals of your transactions, computed by the database, with the list filters applied.
+
+    `expense` is the (negative) sum of expenses, so `balance = income + expense`.
+    """
+
+    queryset = Transaction.objects.none()  # the model, for the schema; get_queryset scopes it
+    filter_backends = [FilterBackend]
+    filterset_class = TransactionFilter
+    pagination_class = None
+    serializer_class = SummarySerializer
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        return selectors.transactions_for(user=self.request.user)
+
+    def summarise(self, name: str, compute: Callable[[QuerySet[Transaction]], Any]) -> Response:
+        """The serialised summary, cached per user and filters until that user's next write:
+        a repeated summary is answered without touching the transactions table."""
+
+        def serialised() -> Any:
+            rows = compute(self.filter_queryset(self.get_queryset()))
+            many = isinstance(rows, list)
+            data = self.get_serializer(rows, many=many).data
+            return [dict(row) for row in data] if many else dict(data)
+
+        params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
+        return Response(cache.cached(self.request.user.pk, f"{name}:{params}", serialised))
+
+    def list(self, request: Request) -> Response:
+        return self.summarise("summary", lambda rows: selectors.summary_total(transactions=rows))
+
+    @extend_schema(responses=MonthlySummarySerializer(many=True))
+    @action(detail=False, serializer_class=MonthlySummarySerializer)
+    def monthly(self, request: Request) -> Response:
+        """One row per month (`YYYY-MM`), newest first."""
+        return self.summarise(
+            "summary-monthly", lambda rows: selectors.summary_monthly(transactions=rows)
+        )
+
+    @extend_schema(responses=CategorySummarySerializer(many=True))
+    @action(detail=False, url_path="by-category", serializer_class=CategorySummarySerializer)
+    def by_category(self, request: Request) -> Response:
+        """One row per category, and one with `category: null` for uncategorised rows."""
+        return self.summarise(
+            "summary-by-category", lambda rows: selectors.summary_by_category(transactions=rows)
+        )
