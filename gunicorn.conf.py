@@ -27,6 +27,9 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, requests in flight get this long to finish before workers are killed.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# gunicorn answers a longer request line itself, with an HTML 414. 8190 is its ceiling (and
+# nginx's default buffer), above Django's CASHMAN_MAX_QUERY_BYTES, which answers JSON.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 # Recycle each worker after this many requests (plus jitter) to bound slow leaks; 0 = never.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)

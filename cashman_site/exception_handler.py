@@ -27,6 +27,7 @@ logger = logging.getLogger("cashman.errors")
 
 SERVER_ERROR_MESSAGE = "A server error occurred. It has been logged."
 TOO_LARGE_MESSAGE = "The request body is larger than this server accepts."
+URI_TOO_LONG_MESSAGE = "The query string is longer than this server accepts."
 
 
 def _server_error_body(request: HttpRequest | None) -> dict[str, str | None]:
@@ -82,11 +83,19 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def request_too_large(request: HttpRequest) -> HttpResponse:
-    """413: JSON under /api/, plain text elsewhere."""
+def _refused(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A request refused before any view ran: JSON under /api/, plain text elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": TOO_LARGE_MESSAGE}, status=413)
-    return HttpResponse(TOO_LARGE_MESSAGE, status=413, content_type="text/plain; charset=utf-8")
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def request_too_large(request: HttpRequest) -> HttpResponse:
+    return _refused(request, 413, TOO_LARGE_MESSAGE)
+
+
+def uri_too_long(request: HttpRequest) -> HttpResponse:
+    return _refused(request, 414, URI_TOO_LONG_MESSAGE)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

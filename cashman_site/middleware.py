@@ -1,4 +1,4 @@
-"""Request-wide middleware: the request id and log line, the body-size limit, rate-limit headers."""
+"""Request-wide middleware: the request id and log line, the size limits, rate-limit headers."""
 
 import logging
 import re
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from cashman_site.exception_handler import request_too_large
+from cashman_site.exception_handler import request_too_large, uri_too_long
 from cashman_site.throttling import rate_limits
 
 logger = logging.getLogger("cashman.request")
@@ -59,11 +59,14 @@ class RequestLogMiddleware:
         return response
 
 
-class BodySizeLimitMiddleware:
-    """413 for a body whose Content-Length exceeds DATA_UPLOAD_MAX_MEMORY_SIZE, before it is read.
+class RequestSizeLimitMiddleware:
+    """414 for a query string longer than CASHMAN_MAX_QUERY_BYTES, and 413 for a body whose
+    Content-Length exceeds DATA_UPLOAD_MAX_MEMORY_SIZE, before either is parsed.
 
     File uploads to the import endpoint have their own, larger limit (CASHMAN_IMPORT_MAX_BYTES,
-    plus room for the multipart envelope); the import checks the file's own size again.
+    plus room for the multipart envelope); the import checks the file's own size again. gunicorn
+    lets request lines through up to GUNICORN_LIMIT_REQUEST_LINE (8190 bytes), well above the
+    query limit, so that an over-long query is refused here, as JSON, rather than by gunicorn.
     """
 
     UPLOAD_ENVELOPE_BYTES = 64 * 1024
@@ -77,6 +80,8 @@ class BodySizeLimitMiddleware:
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if len(request.META.get("QUERY_STRING", "")) > settings.CASHMAN_MAX_QUERY_BYTES:
+            return uri_too_long(request)
         limit = self._limit(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -29,6 +29,13 @@ def _error(description: str, serializer=ErrorSerializer) -> OpenApiResponse:
 
 
 class AutoSchema(BaseAutoSchema):
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        # get_operation() reads the parameters before the responses: remember whether there
+        # is a query string to make too long.
+        self._takes_query = any(parameter["in"] == "query" for parameter in parameters)
+        return parameters
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, response in self._error_responses().items():
@@ -55,6 +62,8 @@ class AutoSchema(BaseAutoSchema):
             errors["404"] = _error("No such object, or it is not yours.")
         elif self._is_paginated_list():
             errors["404"] = _error("No such page.")
+        if getattr(self, "_takes_query", False):
+            errors["414"] = _error("The query string is longer than the server accepts.")
         if has_body:
             errors["415"] = _error("The request body's media type is not supported.")
         if self.method != "GET" and not self._allows_anonymous():

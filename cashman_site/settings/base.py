@@ -48,8 +48,8 @@ MIDDLEWARE = [
     # Then every other request gets its id and its one JSON log line, whatever answers it.
     "cashman_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Before anything reads the body: an oversized one is a 413 without being read.
-    "cashman_site.middleware.BodySizeLimitMiddleware",
+    # Before anything parses the query or reads the body: an oversized one is a 414 or a 413.
+    "cashman_site.middleware.RequestSizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -228,6 +228,9 @@ CASHMAN_LEDGER_CACHE_SECONDS = env.int(
 # A request body larger than this is refused with 413 before it is read (Django's own check
 # answers an HTML 400, and DRF's JSON parser reads the stream past it).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CASHMAN_MAX_BODY_BYTES", default=2_621_440)
+# A query string longer than this is refused with 414 JSON before it is parsed. Every filter of
+# a list together needs a few hundred bytes; keep it below gunicorn's request-line limit.
+CASHMAN_MAX_QUERY_BYTES = env.int("CASHMAN_MAX_QUERY_BYTES", default=4096)
 
 # --- Login lockout (django-axes) ------------------------------------------------------------
 # After AXES_FAILURE_LIMIT failed logins for one account from one address, that pair is locked

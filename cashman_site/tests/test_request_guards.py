@@ -1,4 +1,4 @@
-"""What guards every request: CORS, the body-size limit, the CSP header, and the request log."""
+"""What guards every request: CORS, the size limits, the CSP header, and the request log."""
 
 import json
 import logging
@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD
 from cashman_site.logging import JsonFormatter
+from cashman_site.tests.servers import gunicorn
+from ledger.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +109,51 @@ class TestBodySize:
         response = auth_client.post(EXPENSES, fields, format="multipart")
         assert response.status_code == 400
         assert response.json() == {"detail": "Bad request."}
+
+
+class TestQueryLength:
+    def test_a_query_over_the_limit_is_414_json_and_reaches_no_view(
+        self, auth_client, settings, django_assert_num_queries
+    ):
+        settings.CASHMAN_MAX_QUERY_BYTES = 100
+        with django_assert_num_queries(0):  # not even the token's user is looked up
+            response = auth_client.get(EXPENSES, {"search": "x" * 101})
+        assert response.status_code == 414
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"detail": "The query string is longer than this server accepts."}
+
+    def test_a_query_at_the_limit_is_served(self, auth_client, settings):
+        settings.CASHMAN_MAX_QUERY_BYTES = 100
+        response = auth_client.get(EXPENSES, {"search": "x" * (100 - len("search="))})
+        assert response.status_code == 200
+        assert response.json()["count"] == 0
+
+    def test_a_long_query_on_a_write_changes_nothing(self, auth_client, settings):
+        settings.CASHMAN_MAX_QUERY_BYTES = 100
+        response = auth_client.post(
+            f"{EXPENSES}?pad={'x' * 200}", {"description": "pizza", "amount": "5"}, format="json"
+        )
+        assert response.status_code == 414
+        assert not Transaction.objects.exists()
+
+    def test_outside_the_api_the_answer_is_plain_text(self, client, settings):
+        settings.CASHMAN_MAX_QUERY_BYTES = 100
+        response = client.get("/admin/login/", {"next": "/" * 200})
+        assert response.status_code == 414
+        assert response["Content-Type"].startswith("text/plain")
+
+    @pytest.mark.server
+    def test_gunicorn_lets_the_long_query_through_for_a_json_answer(self, production_site):
+        # The default limit (4096 bytes) is below gunicorn's request-line limit, so the client
+        # gets Cashman's JSON 414 rather than gunicorn's HTML one.
+        with gunicorn(production_site, workers=1) as server:
+            headers = {"Authorization": f"Bearer {server.access_token()}"}
+            status, received, body = server.request(
+                "GET", f"{EXPENSES}?search={'x' * 6000}", headers=headers
+            )
+        assert status == 414
+        assert received["Content-Type"] == "application/json"
+        assert json.loads(body)["detail"].startswith("The query string is longer")
 
 
 class TestContentSecurityPolicy:
