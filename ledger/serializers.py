@@ -106,7 +106,9 @@ class TransactionSerializer(serializers.ModelSerializer):
         help_text="Expenses are stored negative whatever sign is sent; incomes must be positive.",
     )
     category = OwnCategoryField(required=False, allow_null=True)
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = Transaction
