@@ -88,13 +88,14 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
         return count <= self.num_requests
 
     def _increment(self, key: str) -> int:
-        timeout = self.duration + 1
-        self.cache.add(key, 0, timeout=timeout)
+        # One round trip for every request of a window but its first (cashman_site.cache makes
+        # Redis's incr a single script).
         try:
             return self.cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            self.cache.add(key, 1, timeout=timeout)
-            return 1
+        except ValueError:  # the window's first request: start its counter
+            if self.cache.add(key, 1, timeout=self.duration + 1):
+                return 1
+            return self.cache.incr(key)  # another worker started it first
 
     def wait(self) -> float:
         return max(self.reset_at - self.now, 0)

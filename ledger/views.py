@@ -3,6 +3,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -58,7 +59,8 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         `transaction_representation`); the same JSON as the serializer's."""
         rows = self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
         page = self.paginate_queryset(rows)
-        data = [transaction_representation(row) for row in page]
+        zone = timezone.get_current_timezone()
+        data = [transaction_representation(row, zone) for row in page]
         return self.get_paginated_response(data)
 
     def count_rows(self, queryset: QuerySet) -> int:

@@ -106,7 +106,8 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, reusing its Redis client and incrementing in one round trip.
+            "BACKEND": "cashman_site.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("DJANGO_CACHE_PREFIX", default="cashman"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
