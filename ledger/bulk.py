@@ -1,14 +1,21 @@
 """Many transactions at once, for the batch endpoint and for imports: validated by the same model
-rules as a single create, checked for duplicates in a few queries, inserted in large batches."""
+rules as a single create, checked for duplicates in a few queries, inserted in large batches
+(with PostgreSQL's COPY, history records included)."""
 
+import datetime
 import hashlib
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db import transaction as db_transaction
+from django.db.models import Model
 from django.db.models.functions import Lower
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import User
@@ -108,18 +115,100 @@ def mark_duplicates(owner: User, rows: Sequence[tuple[int, Transaction]]) -> set
     return duplicates
 
 
+HISTORY_CHANGE_REASON = "bulk"
+
+
 def insert(owner: User, transactions: Iterable[Transaction], *, batch_size: int) -> list[int]:
-    """Insert in batches, with one history record each; returns the new ids in order."""
+    """Insert in batches, with one history record each; returns the new ids in order.
+
+    On PostgreSQL both tables are written with COPY (about three times the rows a second of
+    `bulk_create`, whose per-value preparation and history instances dominate an import's
+    time); elsewhere with django-simple-history's `bulk_create_with_history`. The records are
+    the same either way.
+    """
+    rows = list(transactions)
     with db_transaction.atomic():
-        created = bulk_create_with_history(
-            list(transactions),
-            Transaction,
-            batch_size=batch_size,
-            default_user=owner,
-            default_change_reason="bulk",
+        if connection.vendor == "postgresql":
+            _copy_with_history(owner, rows)
+        else:
+            bulk_create_with_history(
+                rows,
+                Transaction,
+                batch_size=batch_size,
+                default_user=owner,
+                default_change_reason=HISTORY_CHANGE_REASON,
+            )
+        cache.ledger_changed(owner.pk)  # neither sends post_save
+    return [tx.pk for tx in rows]
+
+
+def _copy_with_history(owner: User, rows: list[Transaction]) -> None:
+    if not rows:
+        return
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # Ids drawn from the table's own sequence, as an INSERT would, so the history can name them.
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Transaction._meta.db_table, len(rows)],
         )
-        cache.ledger_changed(owner.pk)  # bulk_create sends no post_save
-    return [tx.pk for tx in created]
+        for tx, (pk,) in zip(rows, cursor.fetchall(), strict=True):
+            tx.pk = pk
+        fields = Transaction._meta.concrete_fields
+        _copy(cursor, Transaction, fields, ([f.pre_save(tx, True) for f in fields] for tx in rows))
+        history = Transaction.history.model  # type: ignore[attr-defined]
+        special = {
+            "history_date": now,
+            "history_change_reason": HISTORY_CHANGE_REASON,
+            "history_type": "+",
+            "history_user_id": owner.pk,
+        }
+        tracked = [f for f in history._meta.concrete_fields if f.attname != "history_id"]
+        _copy(
+            cursor,
+            history,
+            tracked,
+            (
+                [
+                    special[f.attname] if f.attname in special else getattr(tx, f.attname)
+                    for f in tracked
+                ]
+                for tx in rows
+            ),
+        )
+
+
+def _copy(
+    cursor: Any, model: type[Model], fields: Sequence[Any], rows: Iterable[list[Any]]
+) -> None:
+    """COPY rows (values in `fields` order) into the model's table, in PostgreSQL's text format.
+    Values go in as Python holds them, as `bulk_create` would send them."""
+    buffer = io.StringIO()
+    for values in rows:
+        buffer.write("\t".join(map(_copy_text, values)))
+        buffer.write("\n")
+    buffer.seek(0)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.wrap_database_errors:  # a constraint's refusal is Django's IntegrityError
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value in COPY's text format. Only the types a transaction's columns hold: anything
+    else is an error rather than a guess."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, int | Decimal | datetime.date):  # datetimes are dates too
+        return str(value)  # Decimal: exact digits; datetime: ISO 8601 with its offset
+    raise TypeError(f"no COPY text for {type(value).__name__}")
 
 
 def transactions_batch_create(
