@@ -37,8 +37,9 @@ class Statement:
 
     @property
     def is_page(self) -> bool:
+        """A page of the transactions list (its LIMIT follows the count)."""
         return (
-            self.sql.startswith("SELECT")
+            self.sql.startswith('SELECT "ledger_transaction"')
             and bool(_LIMIT.search(self.sql))
             and "COUNT(" not in self.sql
         )
