@@ -134,7 +134,8 @@ def table(results: dict) -> str:
             f"{meta.get('started_at', '')}; {meta.get('machine', '')}; "
             f"{meta.get('workers', '?')} gunicorn workers; {meta.get('connections', '?')} "
             f"connections; {meta.get('rounds', '?')} rounds of {meta.get('duration', '?')} s; "
-            f"commit {meta.get('commit', '?')}",
+            f"commit {meta.get('commit', '?')}; load average {meta.get('load_average_at_start', '?')}"
+            f" at start, {meta.get('load_average_at_end', '?')} at the end",
         ]
     return "\n".join(lines)
 

@@ -92,6 +92,8 @@ def main(argv: list[str]) -> int:
         "meta": {
             "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": machine(),
+            # Other work on the machine skews absolute numbers (ratios less so): say how busy.
+            "load_average_at_start": os.getloadavg()[0],
             "commit": commit(),
             "connections": cfg.connections,
             "threads": cfg.threads,
@@ -112,6 +114,7 @@ def main(argv: list[str]) -> int:
         results["errors"].append(f"{type(exc).__name__}: {exc}")
     finally:
         results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+        results["meta"]["load_average_at_end"] = os.getloadavg()[0]
         results["problems"] = report.problems(results)
         summaries = {s["name"]: report.summarise(s) for s in results["scenarios"]}
         results["summary"] = summaries
