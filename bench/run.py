@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
             "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": machine(),
             # Other work on the machine skews absolute numbers (ratios less so): say how busy.
-            "load_average_at_start": os.getloadavg()[0],
+            "load_average_at_start": round(os.getloadavg()[0], 2),
             "commit": commit(),
             "connections": cfg.connections,
             "threads": cfg.threads,
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
         results["errors"].append(f"{type(exc).__name__}: {exc}")
     finally:
         results["meta"]["seconds"] = round(time.monotonic() - started, 1)
-        results["meta"]["load_average_at_end"] = os.getloadavg()[0]
+        results["meta"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
         results["problems"] = report.problems(results)
         summaries = {s["name"]: report.summarise(s) for s in results["scenarios"]}
         results["summary"] = summaries
