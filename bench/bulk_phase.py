@@ -4,6 +4,7 @@ FROM STDIN of the same rows for the import. Peak worker memory is sampled while 
 
 import datetime
 import io
+import json
 import random
 import time
 from decimal import Decimal
@@ -140,8 +141,6 @@ def import_(bench, server, imports_path: str) -> None:
         with load.request(
             server.url + f"{imports_path}{job['id']}/", headers=bench.jwt(user)
         ) as answer:
-            import json
-
             done = json.loads(answer.read())
         ok = done["status"] == "succeeded" and done["created_count"] == count
         entry["checks"]["all_rows_created"] = ok

@@ -3,6 +3,7 @@ per phase (cache off; cache on; a fresh one for export and import), each scenari
 against its floors in alternating rounds."""
 
 import datetime
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -62,8 +63,6 @@ class Run:
         self.log(f"minted {len(self.tokens)} access tokens")
 
     def capture(self) -> None:
-        import json
-
         from django.test import Client, override_settings
 
         uid = self.token_users
@@ -137,8 +136,6 @@ class Run:
     def preflight(self, server: Server, scenario: Scenario) -> dict:
         """One request to Cashman and one to its floor, as user 1; the floor's rows must be
         Cashman's."""
-        import json
-
         data = self.body_file.read_bytes() if scenario.method == "POST" else None
         headers = {"Content-Type": "application/json"} if data else {}
         with load.request(
