@@ -11,6 +11,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,8 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
+    # A SIGTERM unwinds like an exception, so every server started is stopped (finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="cashman-bench-"))
     env = django_env(cfg, tmp)
