@@ -71,6 +71,29 @@ def django_env(cfg: config.Config, tmp: Path) -> dict[str, str]:
     }
 
 
+def forget_cache(redis_url: str, prefix: str) -> None:
+    """Delete the run's keys from Redis (some, like the ledger's generations, never expire)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for batch in _batched(client.scan_iter(match=f"{prefix}:*", count=1000), 1000):
+            client.delete(*batch)
+    except redis.RedisError as exc:
+        print(f"could not clear the run's Redis keys: {exc}", file=sys.stderr)
+
+
+def _batched(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def main(argv: list[str]) -> int:
     smoke = "--smoke" in argv
     try:
@@ -125,6 +148,7 @@ def main(argv: list[str]) -> int:
         cfg.output.parent.mkdir(parents=True, exist_ok=True)
         cfg.output.write_text(json.dumps(results, indent=1, default=str) + "\n")
         shutil.rmtree(tmp, ignore_errors=True)
+        forget_cache(cfg.redis_url, env["BENCH_RUN_ID"])
     print()
     print(report.table(results))
     print(f"\nResults: {cfg.output} ({results['meta']['seconds']} s)")
