@@ -10,7 +10,7 @@ TYPED ?= accounts/services.py accounts/selectors.py ledger/services.py ledger/se
 	accounts/authentication.py accounts/tokens.py accounts/exceptions.py \
 	cashman_site/throttling.py cashman_site/cache.py cashman_site/middleware.py cashman_site/lockout.py cashman_site/logging.py
 
-.PHONY: run test install lint migrate demo worker clean
+.PHONY: run test install lint migrate demo worker clean bench bench-smoke
 
 $(BIN)/activate: requirements/base.txt requirements/production.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ run: migrate
 ## Run the whole test suite (SQLite unless DATABASE_URL says otherwise).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The benchmark (PostgreSQL, Redis and wrk; see README "Performance"): seeds 1,000,000 rows once.
+bench: install
+	$(BIN)/python -m bench.run
+
+## The benchmark at a tiny scale in its own database, one short round: checks the harness works.
+bench-smoke: install
+	$(BIN)/python -m bench.run --smoke
 
 ## A Celery worker for imports and emails (needs REDIS_URL; without it tasks run in-process).
 worker: install

@@ -1,0 +1,264 @@
+"""The run itself: prepare the database, capture the SQL, mint tokens, then one gunicorn server
+per phase (cache off; cache on; a fresh one for export and import), each scenario measured
+against its floors in alternating rounds."""
+
+import datetime
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import django
+from django.core.management import call_command
+
+from bench import load, seed, sqlcapture
+from bench.config import Config
+from bench.scenarios import IMPORTS, Scenario, create_body, export_path, load_scenarios
+from bench.server import RssSampler, Server
+
+
+class Run:
+    def __init__(self, cfg: Config, env: dict, tmp: Path, results: dict, log) -> None:
+        self.cfg, self.env, self.tmp, self.results, self.log = cfg, env, tmp, results, log
+        self.layout = seed.layout_of(cfg)
+        self.today = datetime.date.today()
+        self.users_file = tmp / "users.txt"
+        self.body_file = tmp / "create.json"
+        self.tokens: dict[int, str] = {}
+        self.scripts: dict[str, str] = {}
+
+    # --- preparation ---------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        if seed.ensure_database(self.cfg.database_url):
+            self.log("created the database")
+        django.setup()
+        call_command("migrate", "--noinput", verbosity=0)
+        self.conn = seed.connect(self.cfg.database_url)
+        if seed.is_seeded(self.conn, self.layout):
+            self.log(f"already seeded: {self.layout.marker()}")
+        else:
+            self.log(f"seeding {self.layout.marker()} ...")
+            done = seed.seed(self.conn, self.layout, today=self.today)
+            self.log(f"seeded {done['transactions']:,} transactions in {done['seconds']} s")
+            self.results["meta"]["seed_seconds"] = done["seconds"]
+        seed.reset_run_rows(self.conn, self.layout)
+        self.mint_tokens()
+        self.capture()
+
+    def mint_tokens(self) -> None:
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        from accounts.models import User
+        from accounts.tokens import GENERATION_CLAIM
+
+        self.token_users = min(self.cfg.token_users, self.layout.users)
+        wanted = [*range(1, self.token_users + 1), self.layout.export_user, self.layout.import_user]
+        for user in User.objects.filter(pk__in=wanted):
+            token = AccessToken.for_user(user)
+            token[GENERATION_CLAIM] = user.token_generation
+            self.tokens[user.pk] = str(token)
+        lines = [f"{uid} {self.tokens[uid]}" for uid in range(1, self.token_users + 1)]
+        self.users_file.write_text("\n".join(lines) + "\n")
+        self.log(f"minted {len(self.tokens)} access tokens")
+
+    def capture(self) -> None:
+        from django.test import Client, override_settings
+
+        uid = self.token_users
+        client = Client()
+        captures = {}
+        body = create_body(self.today)
+        self.body_file.write_text(json.dumps(body))
+        wanted = [
+            (s.floor if not s.warm_capture else s.name, s) for s in load_scenarios(self.today)
+        ]
+        for name, scenario in wanted:
+            with override_settings(CASHMAN_LEDGER_CACHE_SECONDS=300 if scenario.cache else 0):
+                if scenario.warm_capture:
+                    client.get(scenario.path, HTTP_AUTHORIZATION=f"Bearer {self.tokens[uid]}")
+                captures[name], response = sqlcapture.capture(
+                    client,
+                    name,
+                    scenario.method,
+                    scenario.path,
+                    uid=uid,
+                    token=self.tokens[uid],
+                    body=body if scenario.method == "POST" else None,
+                )
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"capture of {name}: {response.status_code}")
+        for kind in ("csv", "json"):
+            captures[f"export_{kind}"], _ = sqlcapture.capture(
+                client, f"export_{kind}", "GET", export_path(kind), uid=uid, token=self.tokens[uid]
+            )
+        sqlcapture.save(captures, Path(self.env["BENCH_SQL_FILE"]), uid=uid)
+        self.captures = captures
+        with self.conn.cursor() as cursor:
+            self.scripts = {
+                name: sqlcapture.pgbench_script(c, cursor, users=uid)
+                for name, c in captures.items()
+                if not name.startswith("export")
+            }
+        self.conn.rollback()
+        self.log(
+            "captured: " + ", ".join(f"{k} ({len(c.statements)} SQL)" for k, c in captures.items())
+        )
+
+    # --- servers -----------------------------------------------------------------------------
+
+    def server(self, *, cache: bool, label: str) -> Server:
+        env = {**self.env, "CASHMAN_LEDGER_CACHE_SECONDS": "300" if cache else "0"}
+        server = Server(env, self.tmp / f"gunicorn-{label}.log", workers=self.cfg.workers)
+        server.start()
+        workers = len(server.worker_pids())
+        self.results["meta"]["workers"] = workers
+        self.log(f"gunicorn ({label}, {workers} workers) on {server.url}")
+        return server
+
+    def jwt(self, uid: int) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[uid]}"}
+
+    # --- request scenarios (wrk) ---------------------------------------------------------------
+
+    def wrk(self, server: Server, url_path: str, mode: str, method: str, duration: float) -> dict:
+        return load.wrk(
+            server.url + url_path,
+            users_file=self.users_file,
+            mode=mode,
+            method=method,
+            body_file=self.body_file if method == "POST" else None,
+            duration=duration,
+            connections=self.cfg.connections,
+            threads=self.cfg.threads,
+        )
+
+    def preflight(self, server: Server, scenario: Scenario) -> dict:
+        """One request to Cashman and one to its floor, as user 1; the floor's rows must be
+        Cashman's."""
+        data = self.body_file.read_bytes() if scenario.method == "POST" else None
+        headers = {"Content-Type": "application/json"} if data else {}
+        with load.request(
+            server.url + scenario.path,
+            headers={**headers, **self.jwt(1)},
+            method=scenario.method,
+            data=data,
+        ) as answer:
+            mine = json.loads(answer.read())
+        with load.request(
+            server.url + f"/bench/floor/{scenario.floor}/",
+            headers={**headers, "X-Bench-User": "1"},
+            method=scenario.method,
+            data=data,
+        ) as answer:
+            floor = json.loads(answer.read())
+        checks = {}
+        if isinstance(mine, dict) and "results" in mine:
+            checks["floor_same_rows"] = [r["id"] for r in mine["results"]] == [
+                r["id"] for r in floor["results"]
+            ] and floor["count"] in (None, mine["count"])
+        elif isinstance(mine, list):
+            checks["floor_same_rows"] = len(mine) == len(floor)
+        return checks
+
+    def measure(self, server: Server, scenario: Scenario) -> dict:
+        cfg = self.cfg
+        entry = {"name": scenario.name, "title": scenario.title, "unit": "req/s", "rounds": []}
+        self.results["scenarios"].append(entry)
+        entry["checks"] = self.preflight(server, scenario)
+        floor_path = f"/bench/floor/{scenario.floor}/"
+        if scenario.name == "summary_warm":
+            self.touch_all(server, scenario.path)
+        if not cfg.smoke:
+            warm = max(1.0, cfg.duration / 4)
+            self.wrk(server, scenario.path, "jwt", scenario.method, warm)
+            self.wrk(server, floor_path, "floor", scenario.method, warm)
+        peak = 0.0
+        for number in range(cfg.rounds):
+            with RssSampler(server) as sampler:
+                cashman = self.wrk(server, scenario.path, "jwt", scenario.method, cfg.duration)
+            peak = max(peak, sampler.peak_mb)
+            view = self.wrk(server, floor_path, "floor", scenario.method, cfg.duration)
+            sql = load.pgbench(
+                self.cfg.database_url,
+                self.scripts[scenario.floor],
+                duration=cfg.duration,
+                connections=cfg.connections,
+                threads=cfg.threads,
+            )
+            entry["rounds"].append({"cashman": cashman, "view": view, "sql": sql})
+            self.log(
+                f"{scenario.name} round {number + 1}: Cashman {cashman['rps']:.0f} req/s "
+                f"(p99 {cashman['p99_ms']:.1f} ms), view {view['rps']:.0f}, SQL {sql['rps']:.0f}"
+            )
+        entry["peak_rss_mb"] = peak
+        if scenario.name == "summary_warm":
+            entry["checks"].update(self.untouched_checks(server, scenario))
+        return entry
+
+    def touch_all(self, server: Server, path: str) -> None:
+        """One request per user, so every user's summary is in the cache."""
+
+        def one(uid: int) -> int:
+            with load.request(server.url + path, headers=self.jwt(uid)) as answer:
+                answer.read()
+                return answer.status
+
+        with ThreadPoolExecutor(self.cfg.connections) as pool:
+            statuses = set(pool.map(one, range(1, self.token_users + 1)))
+        if statuses != {200}:
+            raise RuntimeError(f"warming the summaries answered {statuses}")
+
+    def untouched_checks(self, server: Server, scenario: Scenario) -> dict:
+        """A warm summary reads no transactions: none in the captured SQL, and (when
+        BENCH_STATS_WAIT > 0) no scan of the table in pg_stat_user_tables during a warm run."""
+        captured = self.captures["summary_warm"]
+        checks = {"capture_untouched": not any(s.touches_transactions for s in captured.statements)}
+        if self.cfg.stats_wait > 0:
+            before = self.scans_after_idle()
+            self.wrk(server, scenario.path, "jwt", "GET", self.cfg.duration)
+            after = self.scans_after_idle()
+            checks["pg_stat_scans_during_warm_run"] = after - before
+            checks["stats_untouched"] = after == before
+        checks["transactions_table_untouched"] = all(
+            v for k, v in checks.items() if k.endswith("untouched")
+        )
+        return checks
+
+    def scans_after_idle(self) -> int:
+        # Idle backends report their table statistics within about ten seconds.
+        time.sleep(self.cfg.stats_wait)
+        with self.conn.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) FROM pg_stat_user_tables"
+                " WHERE relname = 'ledger_transaction'"
+            )
+            scans = cursor.fetchone()[0]
+        self.conn.rollback()
+        return scans
+
+
+def run_all(cfg: Config, env: dict, tmp: Path, results: dict, log) -> None:
+    from bench import bulk_phase
+
+    run = Run(cfg, env, tmp, results, log)
+    run.prepare()
+    wanted = set(cfg.scenarios)
+    scenarios = [s for s in load_scenarios(run.today) if not wanted or s.name in wanted]
+    for cache in (False, True):
+        phase = [s for s in scenarios if s.cache is cache]
+        if not phase:
+            continue
+        server = run.server(cache=cache, label="cache-on" if cache else "cache-off")
+        try:
+            for scenario in phase:
+                run.measure(server, scenario)
+        finally:
+            server.stop()
+    if not wanted or wanted & {"export_csv", "export_json", "import"}:
+        server = run.server(cache=True, label="bulk")
+        try:
+            bulk_phase.run(run, server, IMPORTS)
+        finally:
+            server.stop()

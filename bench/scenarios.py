@@ -1,0 +1,74 @@
+"""What is measured: each scenario's request, the cache setting it runs under, and its floors."""
+
+import datetime
+from dataclasses import dataclass
+
+from bench.seed import CREATED_DESCRIPTION
+
+LIST = "/api/v1/transactions/"
+SUMMARY = "/api/v1/summary/monthly/"
+EXPORT = "/api/v1/export/"
+IMPORTS = "/api/v1/imports/"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    path: str
+    cache: bool  # CASHMAN_LEDGER_CACHE_SECONDS > 0 (the default with Redis) or 0
+    floor: str  # the capture the floors replay
+    method: str = "GET"
+    warm_capture: bool = False  # capture the second of two identical requests
+
+
+def search_query(today: datetime.date) -> str:
+    return (
+        f"?date_after={(today - datetime.timedelta(days=365)).isoformat()}"
+        f"&date_before={today.isoformat()}&search=coffee"
+    )
+
+
+def create_body(today: datetime.date) -> dict:
+    return {
+        "type": "EXPENSE",
+        "description": CREATED_DESCRIPTION,
+        "amount": "12.34",
+        "date": today.isoformat(),
+    }
+
+
+def load_scenarios(today: datetime.date) -> list[Scenario]:
+    """The wrk scenarios, in the order they run (the create scenario writes, so it runs last)."""
+    return [
+        Scenario("list", "transactions/ page 1 (cache off)", LIST, False, "list"),
+        Scenario(
+            "list_search",
+            "transactions/ date range + search (cache off)",
+            LIST + search_query(today),
+            False,
+            "list_search",
+        ),
+        Scenario("summary_cold", "summary/monthly/ uncached", SUMMARY, False, "summary_cold"),
+        Scenario(
+            "list_cached",
+            "transactions/ page 1 (count cached)",
+            LIST,
+            True,
+            "list_cached",
+            warm_capture=True,
+        ),
+        Scenario(
+            "summary_warm",
+            "summary/monthly/ cached (vs uncached floors)",
+            SUMMARY,
+            True,
+            "summary_cold",
+            warm_capture=True,
+        ),
+        Scenario("create", "POST transactions/", LIST, True, "create", method="POST"),
+    ]
+
+
+def export_path(kind: str) -> str:
+    return f"{EXPORT}?format={kind}"

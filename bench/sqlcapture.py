@@ -1,0 +1,209 @@
+"""The SQL Cashman issues for each scenario, captured from a real request through Django's test
+client against the benchmark database, and stored so that the floors replay exactly it.
+
+Parameters are stored with their type. The capture user's id becomes a placeholder (`uid`), so a
+floor replays the statements for whichever user it serves; in the create scenario the new row's
+id becomes `ref` (taken from the INSERT's RETURNING) and timestamps become `now`.
+"""
+
+import datetime
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+UID_SENTINEL = 2_147_480_001  # stands for the user id in pgbench scripts
+REF_SENTINEL = 2_147_480_002  # stands for the created row's id
+_LIMIT = re.compile(r"LIMIT \d+$")
+
+
+def with_limit(sql: str, limit: int) -> str:
+    """The statement with its final LIMIT replaced."""
+    return _LIMIT.sub(f"LIMIT {limit}", sql)
+
+
+@dataclass
+class Statement:
+    sql: str
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def returns_created_id(self) -> bool:
+        return self.sql.startswith('INSERT INTO "ledger_transaction"') and "RETURNING" in self.sql
+
+    @property
+    def is_page(self) -> bool:
+        """A page of the transactions list (its LIMIT follows the count)."""
+        return (
+            self.sql.startswith('SELECT "ledger_transaction"')
+            and bool(_LIMIT.search(self.sql))
+            and "COUNT(" not in self.sql
+        )
+
+    @property
+    def touches_transactions(self) -> bool:
+        return '"ledger_transaction"' in self.sql
+
+
+@dataclass
+class Capture:
+    name: str
+    method: str
+    path: str
+    status: int
+    statements: list[Statement]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "statements": [{"sql": s.sql, "params": s.params} for s in self.statements],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Capture":
+        statements = [Statement(s["sql"], s["params"]) for s in data["statements"]]
+        return cls(data["name"], data["method"], data["path"], data["status"], statements)
+
+
+# --- Parameters -------------------------------------------------------------------------------
+
+
+def encode_param(value: Any, *, uid: int, created_id: int | None = None) -> dict[str, Any]:
+    if isinstance(value, bool) or value is None:
+        return {"t": "raw", "v": value}
+    if isinstance(value, int):
+        if value == uid:
+            return {"t": "uid"}
+        if created_id is not None and value == created_id:
+            return {"t": "ref"}
+        return {"t": "raw", "v": value}
+    if isinstance(value, datetime.datetime):
+        return {"t": "now"}
+    if isinstance(value, datetime.date):
+        return {"t": "date", "v": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"t": "decimal", "v": str(value)}
+    if isinstance(value, str):
+        return {"t": "raw", "v": value}
+    raise TypeError(f"cannot store a parameter of type {type(value).__name__}")
+
+
+def bind(params: list[dict[str, Any]], *, uid: int, ref: int | None = None, now=None) -> list:
+    """The parameters for one replay: the user's id, the created row's id, the current time."""
+    out: list[Any] = []
+    for p in params:
+        kind = p["t"]
+        if kind == "uid":
+            out.append(uid)
+        elif kind == "ref":
+            out.append(ref)
+        elif kind == "now":
+            out.append(now or datetime.datetime.now(datetime.UTC))
+        elif kind == "date":
+            out.append(datetime.date.fromisoformat(p["v"]))
+        elif kind == "decimal":
+            out.append(Decimal(p["v"]))
+        else:
+            out.append(p["v"])
+    return out
+
+
+# --- Capturing ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, Any]]]:
+    """Every (sql, params) the default connection executes inside the block."""
+    from django.db import connection
+
+    seen: list[tuple[str, Any]] = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield seen
+
+
+def capture(
+    client, name: str, method: str, path: str, *, uid: int, token: str, body: Any = None
+) -> tuple[Capture, Any]:
+    """Send one request as user `uid` and keep the SQL it issued; also returns the response."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    with recording() as seen:
+        if method == "GET":
+            response = client.get(path, **headers)
+        else:
+            response = client.generic(
+                method, path, json.dumps(body), content_type="application/json", **headers
+            )
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)  # the export's queries run while streaming
+    created_id = None
+    if method == "POST" and response.status_code == 201:
+        created_id = response.json()["id"]
+    statements = []
+    for sql, params in seen:
+        encoded = [encode_param(p, uid=uid, created_id=created_id) for p in params or ()]
+        statements.append(Statement(sql, encoded))
+    _check_uid_unambiguous(seen, uid)
+    return Capture(name, method, path, response.status_code, statements), response
+
+
+def _check_uid_unambiguous(seen: list[tuple[str, Any]], uid: int) -> None:
+    """Every int parameter equal to the user's id must be the user's id: the replay swaps them."""
+    for sql, _params in seen:
+        if f"= {uid}" in sql or f"({uid})" in sql:
+            raise ValueError(f"user id {uid} is inlined in captured SQL: {sql[:200]}")
+
+
+def save(captures: dict[str, Capture], path: Path, *, uid: int) -> None:
+    data = {"capture_user": uid, "scenarios": {k: c.as_dict() for k, c in captures.items()}}
+    path.write_text(json.dumps(data, indent=1))
+
+
+def load(path: Path | str) -> dict[str, Capture]:
+    data = json.loads(Path(path).read_text())
+    return {k: Capture.from_dict(v) for k, v in data["scenarios"].items()}
+
+
+# --- The SQL floor: pgbench scripts -------------------------------------------------------------
+
+
+def pgbench_script(capture: Capture, cursor, *, users: int, page_size: int = 50) -> str:
+    """A pgbench script issuing the captured statements for a random user in 1..users.
+
+    A list page's LIMIT, which Django lowers to the count when it is below the page size, is the
+    page size: it returns the same rows for every user.
+
+    `cursor` is a psycopg2 cursor, used only to quote the parameters as psycopg2 would.
+    """
+    lines = [f"\\set uid random(1, {users})"]
+    writes = capture.method != "GET"
+    if writes:
+        lines.append("BEGIN;")
+    for statement in capture.statements:
+        params = [
+            UID_SENTINEL if p["t"] == "uid" else REF_SENTINEL if p["t"] == "ref" else value
+            for p, value in zip(statement.params, bind(statement.params, uid=0), strict=True)
+        ]
+        sql = with_limit(statement.sql, page_size) if statement.is_page else statement.sql
+        text = cursor.mogrify(sql, params).decode()
+        text = text.replace(str(UID_SENTINEL), ":uid").replace(str(REF_SENTINEL), ":new_id")
+        text = " ".join(text.split())
+        if statement.returns_created_id:
+            lines.append(f"{text}")
+            lines.append("\\gset new_")
+        else:
+            lines.append(f"{text};")
+    if writes:
+        lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
