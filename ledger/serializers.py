@@ -1,5 +1,5 @@
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -87,6 +87,18 @@ def transaction_representation(
         "created_at": _instant(row["created_at"], zone),
         "updated_at": _instant(row["updated_at"], zone),
     }
+
+
+def summary_representation(row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """A summary row as clients see it, from a summary selector's row: the `names` (the summary
+    serializer's fields, in its order), money as two-place strings. What the serializer gives,
+    without walking its fields for every row; the serializers stay to describe the schema, and a
+    test holds the two equal."""
+    representation = {}
+    for name in names:
+        value = row[name]
+        representation[name] = _money(value) if isinstance(value, Decimal) else value
+    return representation
 
 
 def transaction_values(tx: Transaction) -> dict[str, Any]:

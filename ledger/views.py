@@ -23,6 +23,7 @@ from ledger.serializers import (
     TransactionHistorySerializer,
     TransactionSerializer,
     TypedTransactionSerializer,
+    summary_representation,
     transaction_representation,
 )
 from ledger.view_mixins import IdempotentCreateMixin, VersionedObjectMixin
@@ -184,9 +185,10 @@ class SummaryViewSet(viewsets.GenericViewSet):
 
         def serialised() -> Any:
             rows = compute(self.filter_queryset(self.get_queryset()))
-            many = isinstance(rows, list)
-            data = self.get_serializer(rows, many=many).data
-            return [dict(row) for row in data] if many else dict(data)
+            names = tuple(self.get_serializer().fields)  # built once, not once a row
+            if isinstance(rows, list):
+                return [summary_representation(row, names) for row in rows]
+            return summary_representation(rows, names)
 
         params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
         return Response(cache.cached(self.request.user.pk, f"{name}:{params}", serialised))

@@ -2,6 +2,7 @@
 and list counts (never hiding a write, whatever path it takes), and the queries each endpoint runs."""
 
 import datetime
+import json
 import zoneinfo
 from decimal import Decimal
 
@@ -11,11 +12,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
-from ledger import services
+from ledger import selectors, services
 from ledger.choices import TransactionType
 from ledger.models import Transaction
-from ledger.serializers import TransactionSerializer
+from ledger.serializers import (
+    CategorySummarySerializer,
+    MonthlySummarySerializer,
+    SummarySerializer,
+    TransactionSerializer,
+)
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +81,33 @@ class TestRepresentation:
         assert auth_client.get(reverse("api:transaction-detail", args=[created["id"]])).json() == (
             created
         )
+
+
+class TestSummaryRepresentation:
+    """Summaries are serialised from the selectors' rows directly; the answer must be what the
+    summary serializers would give, key order included."""
+
+    @pytest.mark.parametrize(
+        ("url", "selector", "serializer"),
+        [
+            (SUMMARY, selectors.summary_total, SummarySerializer),
+            (MONTHLY, selectors.summary_monthly, MonthlySummarySerializer),
+            (BY_CATEGORY, selectors.summary_by_category, CategorySummarySerializer),
+        ],
+    )
+    def test_it_equals_the_serializers_output(
+        self, auth_client, user, varied, make_tx, url, selector, serializer
+    ):
+        make_tx(amount=Decimal("0.10"), date=datetime.date(1999, 12, 1))  # two rows in one month
+        rows = selector(transactions=Transaction.objects.filter(owner=user))
+        many = isinstance(rows, list)
+        expected = json.loads(JSONRenderer().render(serializer(rows, many=many).data))
+        response = auth_client.get(url)
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer == expected
+        got_rows, want_rows = (answer, expected) if many else ([answer], [expected])
+        assert [list(row) for row in got_rows] == [list(row) for row in want_rows]
 
 
 def summary(client) -> dict:
