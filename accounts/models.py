@@ -2,6 +2,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -50,6 +51,27 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        # set_password() keeps the raw password in `_password` until the save (Django's hook for
+        # password_changed); the hash upgrade at a login clears it first. So every real change of
+        # an existing user's password revokes the tokens issued before it, whichever path made
+        # it: the API, the admin, `manage.py changepassword`, a shell.
+        raw_password = getattr(self, "_password", None)  # AbstractBaseUser's, undeclared in stubs
+        password_changed = raw_password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            self.revoke_tokens()
+
+    def revoke_tokens(self) -> None:
+        """Every JWT issued to this user so far (access and refresh) fails with 401 from now on.
+
+        Tokens carry the generation they were issued in (accounts.tokens); this raises it. The
+        increment happens in the database, so two concurrent revocations both count.
+        """
+        users = type(self).objects.filter(pk=self.pk)
+        users.update(token_generation=F("token_generation") + 1)
+        self.token_generation = users.values_list("token_generation", flat=True).get()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -6,7 +6,6 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.managers import normalize_email
@@ -70,20 +69,15 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 
 @transaction.atomic
 def user_set_password(*, user: User, password: str) -> User:
-    """Set a new password and revoke every token issued before (API and admin alike)."""
+    """Set a new password; saving it revokes every token issued before (User.save)."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    return user_revoke_tokens(user=user)
+    return user
 
 
 def user_revoke_tokens(*, user: User) -> User:
-    """Every JWT issued to `user` so far (access and refresh) fails with 401 from now on.
-
-    Tokens carry the generation they were issued in (accounts.tokens); this raises it. The
-    increment happens in the database, so two concurrent revocations both count.
-    """
-    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
-    user.token_generation = User.objects.values_list("token_generation", flat=True).get(pk=user.pk)
+    """Every JWT issued to `user` so far fails with 401 from now on (User.revoke_tokens)."""
+    user.revoke_tokens()
     return user
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.services import user_create
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import RefreshToken
 
@@ -70,6 +71,47 @@ class TestRevocation:
         api_client.post(PASSWORD_URL, {"old_password": PASSWORD, "new_password": NEW_PASSWORD})
         body = api_client.get(ME).json()
         assert body["code"] == "token_revoked"
+
+    def test_manage_py_changepassword_kills_the_tokens(self, api_client, user, monkeypatch):
+        tokens = login(api_client, user.email)
+        # The command reads the new password twice from the terminal.
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
+        call_command("changepassword", user.email, stdout=StringIO())
+        assert me(tokens["access"]) == 401
+        assert refresh(tokens["refresh"]) == 401
+        assert me(login(APIClient(), user.email, NEW_PASSWORD)["access"]) == 200
+
+    def test_any_saved_password_change_kills_the_tokens(self, api_client, user):
+        tokens = login(api_client, user.email)
+        user.set_password(NEW_PASSWORD)
+        user.save()
+        assert me(tokens["access"]) == 401
+        assert refresh(tokens["refresh"]) == 401
+
+    def test_a_new_user_and_other_edits_revoke_nothing(self, api_client):
+        user = user_create(email="ada@example.com", password=PASSWORD)
+        assert user.token_generation == 0
+        tokens = login(api_client, user.email)
+        user.first_name = "Ada"
+        user.save()
+        assert me(tokens["access"]) == 200
+
+    def test_the_hash_upgrade_at_a_login_revokes_nothing(self, api_client, settings):
+        # Django re-hashes a password with the preferred hasher when one signs in; that saves
+        # the password but does not change it.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        old_hash = UserFactory(email="ada@example.com")
+        generation = old_hash.token_generation
+        earlier = login(api_client, old_hash.email)
+        settings.PASSWORD_HASHERS = [
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+        ]
+        login(api_client, old_hash.email)
+        old_hash.refresh_from_db()
+        assert old_hash.password.startswith("pbkdf2_sha256$")
+        assert old_hash.token_generation == generation
+        assert me(earlier["access"]) == 200
 
     def test_a_password_change_in_the_admin_kills_the_tokens(self, client, user, staff_user):
         tokens = login(APIClient(), user.email)
