@@ -1,10 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import (
-    AdminPasswordChangeForm,
-    AdminUserCreationForm,
-    UserChangeForm,
-)
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 
 from accounts import services
@@ -23,24 +19,12 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
-class PasswordChangeForm(AdminPasswordChangeForm):
-    """The admin's "change password" form; the change revokes the user's tokens, as in the API."""
-
-    def save(self, commit: bool = True) -> User:
-        # Setting a new password or disabling password sign-in alike revokes the tokens.
-        user = super().save(commit=commit)
-        if commit:
-            services.user_revoke_tokens(user=user)
-        return user
-
-
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Django's UserAdmin, keyed on the email address instead of a username."""
 
     form = UserEditForm
     add_form = UserCreationForm
-    change_password_form = PasswordChangeForm
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "date_joined")
     list_filter = ("is_active", "is_staff", "is_superuser")

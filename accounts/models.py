@@ -52,13 +52,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = normalize_email(self.email)
 
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_disabled = True  # save() revokes the tokens, as for a new password
+
     def save(self, *args, **kwargs) -> None:
         # set_password() keeps the raw password in `_password` until the save (Django's hook for
         # password_changed); the hash upgrade at a login clears it first. So every real change of
-        # an existing user's password revokes the tokens issued before it, whichever path made
-        # it: the API, the admin, `manage.py changepassword`, a shell.
+        # an existing user's password, or disabling it, revokes the tokens issued before it,
+        # whichever path made it: the API, the admin, `manage.py changepassword`, a shell.
         raw_password = getattr(self, "_password", None)  # AbstractBaseUser's, undeclared in stubs
-        password_changed = raw_password is not None and not self._state.adding
+        disabled = self.__dict__.pop("_password_disabled", False)
+        password_changed = (raw_password is not None or disabled) and not self._state.adding
         super().save(*args, **kwargs)
         if password_changed:
             self.revoke_tokens()

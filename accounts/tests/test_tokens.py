@@ -126,6 +126,23 @@ class TestRevocation:
         assert me(tokens["access"]) == 401
         assert refresh(tokens["refresh"]) == 401
 
+    def test_disabling_password_sign_in_in_the_admin_kills_the_tokens(
+        self, client, user, staff_user
+    ):
+        tokens = login(APIClient(), user.email)
+        staff_user.is_superuser = True
+        staff_user.save()
+        client.force_login(staff_user)
+        response = client.post(
+            reverse("admin:auth_user_password_change", args=[user.pk]),
+            {"usable_password": "false", "unset-password": "1"},  # the "disable" button
+        )
+        assert response.status_code == 302, response.content
+        user.refresh_from_db()
+        assert not user.has_usable_password()
+        assert me(tokens["access"]) == 401
+        assert refresh(tokens["refresh"]) == 401
+
     def test_unticking_active_in_the_admin_kills_the_tokens_for_good(
         self, client, user, staff_user
     ):
