@@ -1,23 +1,37 @@
-"""Floor views: bare Django views issuing the same SQL Cashman issued for each scenario (captured
-by bench/sqlcapture.py) and answering with JsonResponse. No DRF, no serializer, no JWT: the user
-is named by an `X-Bench-User` header, which only the benchmark's URLconf accepts.
+"""Floor views: bare Django views doing the SQL work Cashman does for each scenario and answering
+with JsonResponse. No DRF, no serializer, no JWT: the user is named by an `X-Bench-User` header,
+which only the benchmark's URLconf accepts. Two kinds:
+
+- `orm` (`/bench/orm/<scenario>/`): the view a Django developer would write, building the same
+  queries with the ORM (the user lookup authentication does, the count, the page, the aggregate,
+  the insert with its history row). The harness checks, before measuring, that each issues the
+  very statements Cashman issued (`orm_statements_match`).
+- `raw` (`/bench/floor/<scenario>/`): replays the SQL Cashman issued, captured by
+  bench/sqlcapture.py, through a bare cursor: no ORM at all.
 
 What they share with Cashman: the whole middleware stack and settings, the database connection
-and every SQL statement, including the user lookup that authentication does.
+and every SQL statement.
 """
 
 import csv
 import datetime
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import User
 from bench import sqlcapture
+from ledger.models import Transaction
+from ledger.selectors import Cents
 
 EXPORT_CHUNK = 2000
 PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
@@ -101,3 +115,111 @@ def floor(request: HttpRequest, scenario: str):
     if capture.path.startswith("/api/v1/transactions/"):
         return JsonResponse({"count": result["count"], "results": result["rows"]})
     return JsonResponse(result["rows"], safe=False)
+
+
+# --- the ORM floor ----------------------------------------------------------------------------
+
+LIST_VALUES = (
+    "id",
+    "type",
+    "description",
+    "amount",
+    "date",
+    "category_id",
+    "category__name",
+    "created_at",
+    "updated_at",
+)
+
+
+def _json(data, status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, safe=False, encoder=DjangoJSONEncoder)
+
+
+def _user(uid: int) -> User:
+    return User.objects.get(pk=uid)  # what authentication reads
+
+
+def _transactions(request: HttpRequest, user: User) -> QuerySet:
+    rows = Transaction.objects.filter(owner=user).select_related("category")
+    if "date_after" in request.GET:
+        rows = rows.filter(date__gte=datetime.date.fromisoformat(request.GET["date_after"]))
+    if "date_before" in request.GET:
+        rows = rows.filter(date__lte=datetime.date.fromisoformat(request.GET["date_before"]))
+    if "search" in request.GET:
+        rows = rows.filter(description__icontains=request.GET["search"])
+    return rows.order_by("-date", "-id").values(*LIST_VALUES)
+
+
+def _orm_list(request: HttpRequest, uid: int, *, count: bool = True) -> HttpResponse:
+    rows = _transactions(request, _user(uid))
+    if not count:  # Cashman has the count in its cache: the floor skips it
+        return _json({"count": None, "results": list(rows[:PAGE_SIZE])})
+    total = rows.count()
+    page = list(rows[: min(total, PAGE_SIZE)]) if total else []
+    return _json({"count": total, "results": page})
+
+
+def _cents(condition: Q | None = None) -> Coalesce:
+    return Coalesce(Sum(Cents("amount"), filter=condition), Value(0))
+
+
+def _orm_summary(request: HttpRequest, uid: int) -> HttpResponse:
+    rows = (
+        Transaction.objects.filter(owner=_user(uid))
+        .annotate(month_start=TruncMonth("date"))
+        .values("month_start")
+        .annotate(
+            income=_cents(Q(type="INCOME")),
+            expense=_cents(Q(type="EXPENSE")),
+            balance=_cents(),
+            count=Count("id"),
+        )
+        .order_by("-month_start")
+    )
+    return _json(list(rows))
+
+
+def _orm_create(request: HttpRequest, uid: int) -> HttpResponse:
+    body = json.loads(request.body)
+    user = _user(uid)
+    with transaction.atomic():
+        created = Transaction.objects.create(
+            owner=user,
+            type=body["type"],
+            description=body["description"],
+            amount=-abs(Decimal(body["amount"])),
+            date=datetime.date.fromisoformat(body["date"]),
+        )
+    return _json({"id": created.pk}, status=201)
+
+
+ORM_FLOORS: dict[str, Callable[[HttpRequest, int], HttpResponse]] = {
+    "list": _orm_list,
+    "list_search": _orm_list,
+    "list_cached": functools.partial(_orm_list, count=False),
+    "summary_cold": _orm_summary,
+    "create": _orm_create,
+}
+
+
+@csrf_exempt
+def orm_floor(request: HttpRequest, scenario: str) -> HttpResponse:
+    try:
+        uid = int(request.headers["X-Bench-User"])
+        view = ORM_FLOORS[scenario]
+    except (KeyError, ValueError):
+        return JsonResponse({"detail": "Unknown scenario or no X-Bench-User."}, status=400)
+    return view(request, uid)
+
+
+def orm_path(scenario_path: str, floor: str) -> str:
+    """The ORM floor's URL for a scenario: its own path, the scenario's query string."""
+    query = scenario_path.partition("?")[2]
+    return f"/bench/orm/{floor}/" + (f"?{query}" if query else "")
+
+
+def orm_statements_match(cashman: sqlcapture.Capture, orm: sqlcapture.Capture) -> bool:
+    """The ORM floor issued the statements Cashman issued, in order (parameters may differ:
+    the history row's user, the timestamps)."""
+    return [s.sql for s in cashman.statements] == [s.sql for s in orm.statements]

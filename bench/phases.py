@@ -25,6 +25,7 @@ class Run:
         self.users_file = tmp / "users.txt"
         self.body_file = tmp / "create.json"
         self.tokens: dict[int, str] = {}
+        self.orm_same_sql: dict[str, bool] = {}
         self.scripts: dict[str, str] = {}
 
     # --- preparation ---------------------------------------------------------------------------
@@ -65,6 +66,8 @@ class Run:
     def capture(self) -> None:
         from django.test import Client, override_settings
 
+        from bench import floors
+
         uid = self.token_users
         client = Client()
         captures = {}
@@ -88,6 +91,8 @@ class Run:
                 )
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"capture of {name}: {response.status_code}")
+            if name in floors.ORM_FLOORS:
+                self.orm_same_sql[name] = self.orm_matches(client, captures[name], scenario)
         for kind in ("csv", "json"):
             captures[f"export_{kind}"], _ = sqlcapture.capture(
                 client, f"export_{kind}", "GET", export_path(kind), uid=uid, token=self.tokens[uid]
@@ -104,6 +109,27 @@ class Run:
         self.log(
             "captured: " + ", ".join(f"{k} ({len(c.statements)} SQL)" for k, c in captures.items())
         )
+
+    def orm_matches(self, client, cashman: sqlcapture.Capture, scenario: Scenario) -> bool:
+        """Whether the ORM floor issues the statements Cashman issued for this scenario."""
+        from bench import floors
+
+        path = floors.orm_path(scenario.path, cashman.name)
+        with sqlcapture.recording() as seen:
+            if scenario.method == "GET":
+                answer = client.get(path, HTTP_X_BENCH_USER=str(self.token_users))
+            else:
+                answer = client.post(
+                    path,
+                    self.body_file.read_bytes(),
+                    content_type="application/json",
+                    HTTP_X_BENCH_USER=str(self.token_users),
+                )
+        if answer.status_code not in (200, 201):
+            raise RuntimeError(f"ORM floor of {cashman.name}: {answer.status_code}")
+        orm = sqlcapture.Capture(cashman.name, scenario.method, path, answer.status_code, [])
+        orm.statements = [sqlcapture.Statement(sql) for sql, _params in seen]
+        return floors.orm_statements_match(cashman, orm)
 
     # --- servers -----------------------------------------------------------------------------
 
@@ -134,50 +160,59 @@ class Run:
         )
 
     def preflight(self, server: Server, scenario: Scenario) -> dict:
-        """One request to Cashman and one to its floor, as user 1; the floor's rows must be
+        """One request to Cashman and one to each floor view, as user 1; a floor's rows must be
         Cashman's."""
+        from bench import floors
+
         data = self.body_file.read_bytes() if scenario.method == "POST" else None
         headers = {"Content-Type": "application/json"} if data else {}
-        with load.request(
-            server.url + scenario.path,
-            headers={**headers, **self.jwt(1)},
-            method=scenario.method,
-            data=data,
-        ) as answer:
-            mine = json.loads(answer.read())
-        with load.request(
-            server.url + f"/bench/floor/{scenario.floor}/",
-            headers={**headers, "X-Bench-User": "1"},
-            method=scenario.method,
-            data=data,
-        ) as answer:
-            floor = json.loads(answer.read())
+
+        def fetch(path: str, auth: dict) -> object:
+            with load.request(
+                server.url + path, headers={**headers, **auth}, method=scenario.method, data=data
+            ) as answer:
+                return json.loads(answer.read())
+
+        mine = fetch(scenario.path, self.jwt(1))
+        floor_paths = {"floor": f"/bench/floor/{scenario.floor}/"}
+        if scenario.floor in floors.ORM_FLOORS:
+            floor_paths["orm_floor"] = floors.orm_path(scenario.path, scenario.floor)
         checks = {}
-        if isinstance(mine, dict) and "results" in mine:
-            checks["floor_same_rows"] = [r["id"] for r in mine["results"]] == [
-                r["id"] for r in floor["results"]
-            ] and floor["count"] in (None, mine["count"])
-        elif isinstance(mine, list):
-            checks["floor_same_rows"] = len(mine) == len(floor)
+        for label, path in floor_paths.items():
+            floor = fetch(path, {"X-Bench-User": "1"})
+            if isinstance(mine, dict) and "results" in mine:
+                assert isinstance(floor, dict)
+                checks[f"{label}_same_rows"] = [r["id"] for r in mine["results"]] == [
+                    r["id"] for r in floor["results"]
+                ] and floor["count"] in (None, mine["count"])
+            elif isinstance(mine, list):
+                assert isinstance(floor, list)
+                checks[f"{label}_same_rows"] = len(mine) == len(floor)
         return checks
 
     def measure(self, server: Server, scenario: Scenario) -> dict:
+        from bench import floors
+
         cfg = self.cfg
         entry = {"name": scenario.name, "title": scenario.title, "unit": "req/s", "rounds": []}
         self.results["scenarios"].append(entry)
         entry["checks"] = self.preflight(server, scenario)
+        entry["checks"]["orm_floor_same_sql"] = self.orm_same_sql.get(scenario.floor)
         floor_path = f"/bench/floor/{scenario.floor}/"
+        orm_path = floors.orm_path(scenario.path, scenario.floor)
         if scenario.name == "summary_warm":
             self.touch_all(server, scenario.path)
         if not cfg.smoke:
             warm = max(1.0, cfg.duration / 4)
             self.wrk(server, scenario.path, "jwt", scenario.method, warm)
+            self.wrk(server, orm_path, "floor", scenario.method, warm)
             self.wrk(server, floor_path, "floor", scenario.method, warm)
         peak = 0.0
         for number in range(cfg.rounds):
             with RssSampler(server) as sampler:
                 cashman = self.wrk(server, scenario.path, "jwt", scenario.method, cfg.duration)
             peak = max(peak, sampler.peak_mb)
+            orm = self.wrk(server, orm_path, "floor", scenario.method, cfg.duration)
             view = self.wrk(server, floor_path, "floor", scenario.method, cfg.duration)
             sql = load.pgbench(
                 self.cfg.database_url,
@@ -186,10 +221,11 @@ class Run:
                 connections=cfg.connections,
                 threads=cfg.threads,
             )
-            entry["rounds"].append({"cashman": cashman, "view": view, "sql": sql})
+            entry["rounds"].append({"cashman": cashman, "orm": orm, "view": view, "sql": sql})
             self.log(
                 f"{scenario.name} round {number + 1}: Cashman {cashman['rps']:.0f} req/s "
-                f"(p99 {cashman['p99_ms']:.1f} ms), view {view['rps']:.0f}, SQL {sql['rps']:.0f}"
+                f"(p99 {cashman['p99_ms']:.1f} ms), Django view {orm['rps']:.0f}, "
+                f"raw view {view['rps']:.0f}, SQL {sql['rps']:.0f}"
             )
         entry["peak_rss_mb"] = peak
         if scenario.name == "summary_warm":

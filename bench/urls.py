@@ -7,6 +7,7 @@ from cashman_site.urls import handler400, handler403, handler404, handler500, ur
 
 urlpatterns = [
     path("bench/floor/<str:scenario>/", floors.floor, name="bench-floor"),
+    path("bench/orm/<str:scenario>/", floors.orm_floor, name="bench-orm-floor"),
     *urlpatterns,
 ]
 

@@ -123,3 +123,65 @@ def test_the_create_floor_inserts_the_same_row_with_its_history(seeded):
         TODAY,
     )
     assert row.history.count() == 1
+
+
+@override_settings(CASHMAN_LEDGER_CACHE_SECONDS=0, ROOT_URLCONF="bench.urls")
+@pytest.mark.parametrize(
+    ("floor", "path", "method"),
+    [
+        ("list", LIST, "GET"),
+        ("list_search", LIST + search_query(TODAY), "GET"),
+        ("summary_cold", SUMMARY, "GET"),
+        ("create", LIST, "POST"),
+    ],
+)
+def test_the_orm_floor_issues_cashmans_statements_and_answers_the_same(seeded, floor, path, method):
+    """The Django-view floor builds its queries with the ORM; they must be Cashman's own, or the
+    ratio would compare different work."""
+    from accounts.models import User
+
+    body = create_body(TODAY) if method == "POST" else None
+    cashman, mine = sqlcapture.capture(
+        APIClient(),
+        floor,
+        method,
+        path,
+        uid=3,
+        token=bearer(User.objects.get(pk=3)).split()[1],
+        body=body,
+    )
+    client = APIClient()
+    with sqlcapture.recording() as seen:
+        if method == "GET":
+            answer = client.get(floors.orm_path(path, floor), HTTP_X_BENCH_USER="3")
+        else:
+            answer = client.post(
+                floors.orm_path(path, floor), body, format="json", HTTP_X_BENCH_USER="3"
+            )
+    assert answer.status_code == mine.status_code
+    orm = sqlcapture.Capture(floor, method, path, answer.status_code, [])
+    orm.statements = [sqlcapture.Statement(sql) for sql, _params in seen]
+    assert floors.orm_statements_match(cashman, orm), [s.sql for s in orm.statements]
+    if floor.startswith("list"):
+        assert answer.json()["count"] == mine.json()["count"]
+        assert [r["id"] for r in answer.json()["results"]] == [
+            r["id"] for r in mine.json()["results"]
+        ]
+    elif floor == "summary_cold":
+        assert [r["count"] for r in answer.json()] == [m["count"] for m in mine.json()]
+    else:
+        row = Transaction.objects.get(pk=answer.json()["id"])
+        assert (row.owner_id, str(row.amount), row.history.count()) == (3, "-12.34", 1)
+
+
+def test_orm_statements_match_compares_the_sql_in_order():
+    one = sqlcapture.Statement("SELECT 1")
+    two = sqlcapture.Statement("SELECT 2")
+    capture = sqlcapture.Capture("x", "GET", "/", 200, [one, two])
+    assert floors.orm_statements_match(
+        capture, sqlcapture.Capture("x", "GET", "/", 200, [one, two])
+    )
+    assert not floors.orm_statements_match(
+        capture, sqlcapture.Capture("x", "GET", "/", 200, [two, one])
+    )
+    assert not floors.orm_statements_match(capture, sqlcapture.Capture("x", "GET", "/", 200, [one]))
