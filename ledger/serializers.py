@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from cashman_site.serializers import ModelSerializer
 from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.models import (
@@ -32,7 +33,7 @@ class OwnCategoryField(serializers.PrimaryKeyRelatedField):
         return selectors.categories_for(user=request.user)
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "created_at"]
@@ -109,7 +110,7 @@ def transaction_values(tx: Transaction) -> dict[str, Any]:
     }
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(ModelSerializer):
     """A transaction as clients see it. Amounts are strings with two places: `"-20.00"`.
 
     An expense is stored negative whatever sign was sent; an income must be positive.
@@ -238,7 +239,7 @@ class ImportUploadSerializer(serializers.Serializer):
     )
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(ModelSerializer):
     progress = serializers.SerializerMethodField(help_text="Share of rows processed, 0 to 1.")
 
     class Meta:

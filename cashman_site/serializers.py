@@ -1,0 +1,26 @@
+"""Serializer plumbing shared by every app."""
+
+import copy
+from typing import ClassVar
+
+from rest_framework import serializers
+from rest_framework.fields import Field
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer, introspecting its model once per class instead of once per instance.
+
+    DRF builds a ModelSerializer's fields from the model and `Meta` each time an instance is asked
+    for them: on every request that validates or renders one. The result depends on the class
+    alone, so it is built once; each instance gets deep copies, as DRF itself does for declared
+    fields, and binds them to itself as usual.
+    """
+
+    _field_prototypes: ClassVar[dict[type, dict[str, Field]]] = {}
+
+    def get_fields(self) -> dict[str, Field]:
+        prototypes = ModelSerializer._field_prototypes
+        cls = type(self)
+        if cls not in prototypes:
+            prototypes[cls] = super().get_fields()
+        return copy.deepcopy(prototypes[cls])

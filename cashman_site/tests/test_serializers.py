@@ -1,0 +1,34 @@
+"""cashman_site.serializers.ModelSerializer: fields introspected once per class, never shared."""
+
+from rest_framework import serializers
+
+from accounts.serializers import UserSerializer
+from cashman_site.serializers import ModelSerializer
+from ledger.serializers import TransactionSerializer, TypedTransactionSerializer
+
+
+def test_the_model_is_introspected_once_per_class(monkeypatch):
+    monkeypatch.setattr(ModelSerializer, "_field_prototypes", {})
+    calls = []
+    original = serializers.ModelSerializer.get_fields
+
+    def counting(self):
+        calls.append(type(self))
+        return original(self)
+
+    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counting)
+    for _ in range(3):
+        assert list(TransactionSerializer().fields) == TransactionSerializer.Meta.fields
+        TypedTransactionSerializer().fields
+        UserSerializer().fields
+    assert calls == [TransactionSerializer, TypedTransactionSerializer, UserSerializer]
+
+
+def test_each_instance_gets_fields_of_its_own():
+    first, second = TransactionSerializer(), TransactionSerializer()
+    assert first.fields["amount"] is not second.fields["amount"]
+    assert first.fields["amount"].parent is first
+    assert second.fields["category"].parent is second
+    # A subclass keeps its own declarations: the typed endpoints' type is read-only.
+    assert TypedTransactionSerializer().fields["type"].read_only
+    assert not TransactionSerializer().fields["type"].read_only
