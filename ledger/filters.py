@@ -1,6 +1,8 @@
 """Filters shared by every transaction list and every summary."""
 
+import copy
 from decimal import Decimal
+from typing import ClassVar
 
 import django_filters
 from django.db.models import Q, QuerySet
@@ -29,6 +31,17 @@ class AmountFilter(django_filters.NumberFilter):
 
 
 class TransactionFilter(django_filters.FilterSet):
+    """The list's and the summaries' filters.
+
+    django-filter builds a new form class for every request (a field per filter, then a class
+    through Django's form metaclass), which cost more than the filtering itself. The form class
+    depends only on the filters, except for the category field's choices, which are the
+    requesting user's own categories: so the class is built once, with no category at all to
+    choose from, and each form gets the user's categories when it is made (`form`).
+    """
+
+    _form_classes: ClassVar[dict[type, type]] = {}
+
     type = django_filters.ChoiceFilter(choices=TransactionType.choices)
     date_after = django_filters.DateFilter(
         field_name="date", lookup_expr="gte", label="On or after this date (YYYY-MM-DD)"
@@ -63,6 +76,24 @@ class TransactionFilter(django_filters.FilterSet):
             "amount_max",
             "search",
         ]
+
+    def get_form_class(self):
+        cls = type(self)
+        if cls not in TransactionFilter._form_classes:
+            filters = copy.deepcopy(cls.base_filters)
+            filters["category"].queryset = Category.objects.none()  # set per form, below
+            fields = {name: filter_.field for name, filter_ in filters.items()}
+            TransactionFilter._form_classes[cls] = type(
+                f"{cls.__name__}Form", (self._meta.form,), fields
+            )
+        return TransactionFilter._form_classes[cls]
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            form.fields["category"].queryset = _own_categories(self.request)
+        return self._form
 
     def filter_amount_min(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
         return queryset.filter(Q(amount__gte=value) | Q(amount__lte=-value))

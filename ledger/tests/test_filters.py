@@ -3,7 +3,9 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from conftest import bearer
 from ledger.choices import TransactionType
 from ledger.tests.factories import CategoryFactory
 
@@ -107,3 +109,21 @@ def test_another_users_category_cannot_be_used_as_a_filter(auth_client, ledger, 
 def test_filters_apply_to_incomes_and_expenses_too(auth_client, ledger):
     response = auth_client.get(reverse("api:expense-list"), {"search": "pizza"})
     assert {row["description"] for row in response.json()["results"]} == {"Pizza night"}
+
+
+def test_each_request_chooses_among_its_own_users_categories(
+    auth_client, ledger, category, other_user
+):
+    """The filter form's class is built once for every request; its category choices are not."""
+    theirs = CategoryFactory(owner=other_user)
+    other_client = APIClient()
+    other_client.credentials(HTTP_AUTHORIZATION=bearer(other_user))
+    for _ in range(2):
+        assert auth_client.get(TRANSACTIONS, {"category": category.pk}).status_code == 200
+        assert other_client.get(TRANSACTIONS, {"category": category.pk}).status_code == 400
+        assert other_client.get(TRANSACTIONS, {"category": theirs.pk}).status_code == 200
+        assert auth_client.get(TRANSACTIONS, {"category": theirs.pk}).status_code == 400
+    # The browsable API's filter form offers the same choices.
+    page = auth_client.get(TRANSACTIONS, HTTP_ACCEPT="text/html").content.decode()
+    assert f'<option value="{category.pk}">' in page
+    assert f'<option value="{theirs.pk}">' not in page
