@@ -1,4 +1,5 @@
 import datetime
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -62,8 +63,13 @@ def _instant(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | No
     """DRF's ISO 8601 form of a datetime: in the given time zone, UTC written as `Z`."""
     if value is None:
         return None
+    if zone is _UTC_ZONE:  # the default zone: Python's own UTC converts twice as fast
+        zone = datetime.UTC
     text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_UTC_ZONE = zoneinfo.ZoneInfo("UTC")  # cached by zoneinfo: the object Django's UTC setting gives
 
 
 def transaction_representation(
