@@ -183,14 +183,16 @@ def _orm_summary(request: HttpRequest, uid: int) -> HttpResponse:
 def _orm_create(request: HttpRequest, uid: int) -> HttpResponse:
     body = json.loads(request.body)
     user = _user(uid)
+    created = Transaction(
+        owner=user,
+        type=body["type"],
+        description=body["description"],
+        amount=-abs(Decimal(body["amount"])),
+        date=datetime.date.fromisoformat(body["date"]),
+    )
+    created._history_user = user  # type: ignore[attr-defined]  # who made it, as Cashman records
     with transaction.atomic():
-        created = Transaction.objects.create(
-            owner=user,
-            type=body["type"],
-            description=body["description"],
-            amount=-abs(Decimal(body["amount"])),
-            date=datetime.date.fromisoformat(body["date"]),
-        )
+        created.save()
     return _json({"id": created.pk}, status=201)
 
 
