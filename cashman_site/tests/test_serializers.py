@@ -24,6 +24,24 @@ def test_the_model_is_introspected_once_per_class(monkeypatch):
     assert calls == [TransactionSerializer, TypedTransactionSerializer, UserSerializer]
 
 
+def test_validators_from_unique_constraints_are_derived_once(monkeypatch):
+    monkeypatch.setattr(ModelSerializer, "_validator_lists", {})
+    calls = []
+    original = serializers.ModelSerializer.get_validators
+
+    def counting(self):
+        calls.append(type(self))
+        return original(self)
+
+    monkeypatch.setattr(serializers.ModelSerializer, "get_validators", counting)
+    first, second = UserSerializer(), UserSerializer()
+    assert first.validators == second.validators
+    assert first.validators is not second.validators  # a list of its own to append to
+    first.validators.append(object())
+    assert len(second.validators) == len(first.validators) - 1
+    assert calls == [UserSerializer]
+
+
 def test_each_instance_gets_fields_of_its_own():
     first, second = TransactionSerializer(), TransactionSerializer()
     assert first.fields["amount"] is not second.fields["amount"]
