@@ -32,6 +32,7 @@ from accounts.models import User
 from bench import sqlcapture
 from ledger.models import Transaction
 from ledger.selectors import Cents
+from ledger.serializers import TRANSACTION_VALUES
 
 EXPORT_CHUNK = 2000
 PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
@@ -119,18 +120,6 @@ def floor(request: HttpRequest, scenario: str):
 
 # --- the ORM floor ----------------------------------------------------------------------------
 
-LIST_VALUES = (
-    "id",
-    "type",
-    "description",
-    "amount",
-    "date",
-    "category_id",
-    "category__name",
-    "created_at",
-    "updated_at",
-)
-
 
 def _json(data, status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, safe=False, encoder=DjangoJSONEncoder)
@@ -148,7 +137,7 @@ def _transactions(request: HttpRequest, user: User) -> QuerySet:
         rows = rows.filter(date__lte=datetime.date.fromisoformat(request.GET["date_before"]))
     if "search" in request.GET:
         rows = rows.filter(description__icontains=request.GET["search"])
-    return rows.order_by("-date", "-id").values(*LIST_VALUES)
+    return rows.order_by("-date", "-id").values(*TRANSACTION_VALUES)
 
 
 def _orm_list(request: HttpRequest, uid: int, *, count: bool = True) -> HttpResponse:

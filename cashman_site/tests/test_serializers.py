@@ -7,16 +7,22 @@ from cashman_site.serializers import ModelSerializer
 from ledger.serializers import TransactionSerializer, TypedTransactionSerializer
 
 
-def test_the_model_is_introspected_once_per_class(monkeypatch):
-    monkeypatch.setattr(ModelSerializer, "_field_prototypes", {})
-    calls = []
-    original = serializers.ModelSerializer.get_fields
+def calls_to(monkeypatch, method: str, cache: str) -> list[type]:
+    """Empty the class-level `cache` and record the classes DRF's own `method` runs for."""
+    monkeypatch.setattr(ModelSerializer, cache, {})
+    calls: list[type] = []
+    original = getattr(serializers.ModelSerializer, method)
 
     def counting(self):
         calls.append(type(self))
         return original(self)
 
-    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counting)
+    monkeypatch.setattr(serializers.ModelSerializer, method, counting)
+    return calls
+
+
+def test_the_model_is_introspected_once_per_class(monkeypatch):
+    calls = calls_to(monkeypatch, "get_fields", "_field_prototypes")
     for _ in range(3):
         assert list(TransactionSerializer().fields) == TransactionSerializer.Meta.fields
         assert "type" in TypedTransactionSerializer().fields
@@ -25,15 +31,7 @@ def test_the_model_is_introspected_once_per_class(monkeypatch):
 
 
 def test_validators_from_unique_constraints_are_derived_once(monkeypatch):
-    monkeypatch.setattr(ModelSerializer, "_validator_lists", {})
-    calls = []
-    original = serializers.ModelSerializer.get_validators
-
-    def counting(self):
-        calls.append(type(self))
-        return original(self)
-
-    monkeypatch.setattr(serializers.ModelSerializer, "get_validators", counting)
+    calls = calls_to(monkeypatch, "get_validators", "_validator_lists")
     first, second = UserSerializer(), UserSerializer()
     assert first.validators == second.validators
     assert first.validators is not second.validators  # a list of its own to append to
