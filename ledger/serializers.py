@@ -59,6 +59,9 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"  # exact: Decimal formatting never goes through float
 
 
+_UTC_ZONE = zoneinfo.ZoneInfo("UTC")  # cached by zoneinfo: the object Django's UTC setting gives
+
+
 def _instant(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | None:
     """DRF's ISO 8601 form of a datetime: in the given time zone, UTC written as `Z`."""
     if value is None:
@@ -67,9 +70,6 @@ def _instant(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | No
         zone = datetime.UTC
     text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-_UTC_ZONE = zoneinfo.ZoneInfo("UTC")  # cached by zoneinfo: the object Django's UTC setting gives
 
 
 def transaction_representation(
