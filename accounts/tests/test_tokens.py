@@ -49,6 +49,13 @@ def b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+def admin_login(client, staff_user) -> None:
+    """Sign the Django test client in to the admin as a superuser (users' passwords and flags)."""
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+
+
 class TestRevocation:
     def test_a_password_change_kills_every_earlier_access_and_refresh_token(self, api_client, user):
         phone, laptop = login(api_client, user.email), login(api_client, user.email)
@@ -115,9 +122,7 @@ class TestRevocation:
 
     def test_a_password_change_in_the_admin_kills_the_tokens(self, client, user, staff_user):
         tokens = login(APIClient(), user.email)
-        staff_user.is_superuser = True
-        staff_user.save()
-        client.force_login(staff_user)
+        admin_login(client, staff_user)
         response = client.post(
             reverse("admin:auth_user_password_change", args=[user.pk]),
             {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
@@ -130,9 +135,7 @@ class TestRevocation:
         self, client, user, staff_user
     ):
         tokens = login(APIClient(), user.email)
-        staff_user.is_superuser = True
-        staff_user.save()
-        client.force_login(staff_user)
+        admin_login(client, staff_user)
         response = client.post(
             reverse("admin:auth_user_password_change", args=[user.pk]),
             {"usable_password": "false", "unset-password": "1"},  # the "disable" button
@@ -147,9 +150,7 @@ class TestRevocation:
         self, client, user, staff_user
     ):
         tokens = login(APIClient(), user.email)
-        staff_user.is_superuser = True
-        staff_user.save()
-        client.force_login(staff_user)
+        admin_login(client, staff_user)
         change = f"/admin/accounts/user/{user.pk}/change/"
         form = {
             "email": user.email,
