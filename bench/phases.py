@@ -114,21 +114,16 @@ class Run:
         """Whether the ORM floor issues the statements Cashman issued for this scenario."""
         from bench import floors
 
-        path = floors.orm_path(scenario.path, cashman.name)
-        with sqlcapture.recording() as seen:
-            if scenario.method == "GET":
-                answer = client.get(path, HTTP_X_BENCH_USER=str(self.token_users))
-            else:
-                answer = client.post(
-                    path,
-                    self.body_file.read_bytes(),
-                    content_type="application/json",
-                    HTTP_X_BENCH_USER=str(self.token_users),
-                )
+        orm, answer = sqlcapture.capture(
+            client,
+            cashman.name,
+            scenario.method,
+            floors.orm_path(scenario.path, cashman.name),
+            uid=self.token_users,
+            body=json.loads(self.body_file.read_text()) if scenario.method == "POST" else None,
+        )
         if answer.status_code not in (200, 201):
             raise RuntimeError(f"ORM floor of {cashman.name}: {answer.status_code}")
-        orm = sqlcapture.Capture(cashman.name, scenario.method, path, answer.status_code, [])
-        orm.statements = [sqlcapture.Statement(sql) for sql, _params in seen]
         return floors.orm_statements_match(cashman, orm)
 
     # --- servers -----------------------------------------------------------------------------

@@ -150,17 +150,10 @@ def test_the_orm_floor_issues_cashmans_statements_and_answers_the_same(seeded, f
         token=bearer(User.objects.get(pk=3)).split()[1],
         body=body,
     )
-    client = APIClient()
-    with sqlcapture.recording() as seen:
-        if method == "GET":
-            answer = client.get(floors.orm_path(path, floor), HTTP_X_BENCH_USER="3")
-        else:
-            answer = client.post(
-                floors.orm_path(path, floor), body, format="json", HTTP_X_BENCH_USER="3"
-            )
+    orm, answer = sqlcapture.capture(
+        APIClient(), floor, method, floors.orm_path(path, floor), uid=3, body=body
+    )
     assert answer.status_code == mine.status_code
-    orm = sqlcapture.Capture(floor, method, path, answer.status_code, [])
-    orm.statements = [sqlcapture.Statement(sql) for sql, _params in seen]
     assert floors.orm_statements_match(cashman, orm), [s.sql for s in orm.statements]
     if floor.startswith("list"):
         assert answer.json()["count"] == mine.json()["count"]
