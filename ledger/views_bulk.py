@@ -12,10 +12,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cashman_site.renderers import JSONRenderer
 from ledger import bulk, exports, imports, selectors, tasks
 from ledger.filters import TransactionFilter
 from ledger.models import ImportJob, Transaction
