@@ -28,6 +28,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Stamped into every JWT; raising it (password change, deactivation) revokes "
         "every token issued before.",
     )
+    ledger_generation = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised in the same database transaction as every write to the user's "
+        "transactions or categories; names the cached reads that are still current "
+        "(ledger.cache).",
+    )
 
     objects = UserManager()
 

@@ -4,8 +4,9 @@ which only the benchmark's URLconf accepts. Two kinds:
 
 - `orm` (`/bench/orm/<scenario>/`): the view a Django developer would write, building the same
   queries with the ORM (the user lookup authentication does, the count, the page, the aggregate,
-  the insert with its history row). The harness checks, before measuring, that each issues the
-  very statements Cashman issued (`orm_statements_match`).
+  the insert, to which the model's signals add the history row and the raise of the user's ledger
+  generation). The harness checks, before measuring, that each issues the very statements
+  Cashman issued (`orm_statements_match`).
 - `raw` (`/bench/floor/<scenario>/`): replays the SQL Cashman issued, captured by
   bench/sqlcapture.py, through a bare cursor: no ORM at all.
 
@@ -181,7 +182,7 @@ def _orm_create(request: HttpRequest, uid: int) -> HttpResponse:
     )
     created._history_user = user  # type: ignore[attr-defined]  # who made it, as Cashman records
     with transaction.atomic():
-        created.save()
+        created.save()  # the model's signals add the history row and raise the generation
     return _json({"id": created.pk}, status=201)
 
 

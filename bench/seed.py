@@ -176,9 +176,9 @@ def seed(conn, layout: Layout, *, today: datetime.date | None = None) -> dict:
         _copy(
             cur,
             "accounts_user (id, password, is_superuser, email, first_name, last_name, is_staff,"
-            " is_active, date_joined, token_generation)",
+            " is_active, date_joined, token_generation, ledger_generation)",
             (
-                f"{u}\t!\tf\t{email(u, layout)}\tBench\tUser {u}\tf\tt\t{now}\t0\n"
+                f"{u}\t!\tf\t{email(u, layout)}\tBench\tUser {u}\tf\tt\t{now}\t0\t0\n"
                 for u in all_users
             ),
         )

@@ -1,27 +1,30 @@
 """Per-user caching of ledger reads (summaries, list counts), dropped by any write of that user.
 
-Each user has a generation token in the cache, and every cached read is stored under a key that
-holds it. A write deletes the token (`ledger_changed`), so the next read starts a new generation
-and the old entries are never read again: nothing has to find and delete them, they expire.
+Every user row holds a generation (`User.ledger_generation`), and every cached read is stored
+under a key that names it. A write raises the generation (`ledger_changed`) in the database, in
+the write's own transaction: the old entries are never read again, nothing has to find and
+delete them, they expire.
 
-The token is deleted at once and again when the database transaction commits. The second delete
-covers a read that ran between the two (it could not see the uncommitted rows, and stored its
-answer under a generation that the commit then ends); the first covers a write whose transaction
-is never committed in the usual sense (a test's atomic block).
+Because the generation is read with the user row that authentication loads anyway, a cached read
+costs one cache lookup and a write no cache call at all. Because it is raised in the write's
+transaction, no reader can see the new generation before the rows it covers: a read that ran
+before the commit stored its answer under the old generation, which no later request reads. A
+request that writes and then reads would still hold the generation it loaded; none does.
 
-Caching needs a cache shared by every process that writes (Redis): with a per-process cache, a
-write in one gunicorn worker could not end another worker's generation. So it is on by default only
-when REDIS_URL is set (`CASHMAN_LEDGER_CACHE_SECONDS`).
+Any cache is correct, a per-process one too, since the generation comes from the database; it
+is on by default only when REDIS_URL is set (`CASHMAN_LEDGER_CACHE_SECONDS`), where every worker
+shares the entries. The generation is raised on every write even with the cache off, so that
+turning it on never serves an entry from before writes made while it was off.
 """
 
 import hashlib
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import transaction
+from django.db.models import F
 
 T = TypeVar("T")
 _MISSING = object()
@@ -29,20 +32,6 @@ _MISSING = object()
 
 def enabled() -> bool:
     return settings.CASHMAN_LEDGER_CACHE_SECONDS > 0
-
-
-def _generation_key(owner_id: Any) -> str:
-    return f"ledger:generation:{owner_id}"
-
-
-def _generation(owner_id: Any) -> str:
-    key = _generation_key(owner_id)
-    generation = cache.get(key)
-    if generation is None:
-        generation = uuid.uuid4().hex
-        if not cache.add(key, generation, timeout=None):  # another request started one first
-            generation = cache.get(key) or generation
-    return generation
 
 
 def params_key(params: Mapping[str, Any], names: Iterable[str]) -> str:
@@ -56,11 +45,12 @@ def params_key(params: Mapping[str, Any], names: Iterable[str]) -> str:
     return hashlib.blake2b("&".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def cached(owner_id: Any, name: str, compute: Callable[[], T]) -> T:
-    """The value stored for this user's current generation under `name`, computed on a miss."""
+def cached(user: Any, name: str, compute: Callable[[], T]) -> T:
+    """The value stored under `name` for the user's generation (as loaded with `user`),
+    computed on a miss."""
     if not enabled():
         return compute()
-    key = f"ledger:{owner_id}:{_generation(owner_id)}:{name}"
+    key = f"ledger:{user.pk}:{user.ledger_generation}:{name}"
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = compute()
@@ -69,9 +59,7 @@ def cached(owner_id: Any, name: str, compute: Callable[[], T]) -> T:
 
 
 def ledger_changed(owner_id: Any) -> None:
-    """End the user's generation: call on every write to their transactions or categories."""
-    if not enabled():
-        return
-    key = _generation_key(owner_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key), robust=True)
+    """End the user's cached reads: call on every write to their transactions or categories,
+    inside the write's transaction (one UPDATE of their user row)."""
+    users = get_user_model().objects.filter(pk=owner_id)
+    users.update(ledger_generation=F("ledger_generation") + 1)

@@ -68,7 +68,7 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         """The list's total for its pagination, cached until the user's next write."""
         params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
         name = f"count:{self.transaction_type or 'all'}:{params}"
-        return cache.cached(self.request.user.pk, name, queryset.count)
+        return cache.cached(self.request.user, name, queryset.count)
 
     def perform_create(self, serializer: TransactionSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -191,7 +191,7 @@ class SummaryViewSet(viewsets.GenericViewSet):
             return summary_representation(rows, names)
 
         params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
-        return Response(cache.cached(self.request.user.pk, f"{name}:{params}", serialised))
+        return Response(cache.cached(self.request.user, f"{name}:{params}", serialised))
 
     def list(self, request: Request) -> Response:
         return self.summarise("summary", lambda rows: selectors.summary_total(transactions=rows))

@@ -222,7 +222,8 @@ REST_FRAMEWORK = {
 }
 MAX_PAGE_SIZE = env.int("CASHMAN_MAX_PAGE_SIZE", default=200)
 # Summaries and list counts are cached per user until that user's next write (ledger/cache.py).
-# It needs a cache every process shares, so it is on by default only with REDIS_URL; 0 = off.
+# On by default only with REDIS_URL, whose entries every worker shares (the in-process cache is
+# correct too, each worker caching on its own); 0 = off.
 CASHMAN_LEDGER_CACHE_SECONDS = env.int(
     "CASHMAN_LEDGER_CACHE_SECONDS", default=300 if REDIS_URL else 0
 )

@@ -7,10 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db import transaction as db_transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from conftest import bearer
+from ledger import services
+from ledger.choices import TransactionType
 from ledger.models import Category, Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -110,3 +114,48 @@ def test_racing_category_names_never_give_a_500(user):
         assert statuses.count(201) == 1, statuses
         assert set(statuses) <= {201, 400, 409}, statuses
         assert Category.objects.filter(owner=user, name=name).count() == 1
+
+
+def test_a_read_during_an_open_write_never_outlives_its_commit(user, settings):
+    """A summary read while a write's transaction is open cannot see the row and is cached; the
+    commit must end that entry, whatever the cache holds."""
+    settings.CASHMAN_LEDGER_CACHE_SECONDS = 300
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=bearer(user))
+    url = reverse("api:summary-list")
+    assert reader.get(url).json()["count"] == 0
+    written, release = threading.Event(), threading.Event()
+    errors = []
+
+    def write():
+        try:
+            with db_transaction.atomic():
+                services.transaction_create(
+                    owner=User.objects.get(pk=user.pk),
+                    type=TransactionType.EXPENSE,
+                    description="open",
+                    amount=Decimal("-5"),
+                )
+                written.set()
+                assert release.wait(timeout=30)  # hold the transaction open
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert written.wait(timeout=30)
+        assert reader.get(url).json()["count"] == 0  # uncommitted: not seen, and cached
+        assert reader.get(url).json()["count"] == 0
+    finally:
+        release.set()
+        writer.join(timeout=30)
+    assert not errors, errors
+    assert reader.get(url).json() == {
+        "income": "0.00",
+        "expense": "-5.00",
+        "balance": "-5.00",
+        "count": 1,
+    }

@@ -7,7 +7,9 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache as ledger_cache_backend
 from django.db import connection
+from django.db import transaction as db_transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -235,6 +237,46 @@ def test_category_changes_reach_the_cached_summary(auth_client, user, make_tx, l
     assert auth_client.get(BY_CATEGORY).json()[0]["category"] is None
 
 
+def generation(user) -> int:
+    return type(user).objects.values_list("ledger_generation", flat=True).get(pk=user.pk)
+
+
+def test_a_write_raises_the_generation_in_its_own_transaction(user, other_user, make_tx):
+    tx = make_tx()
+    start, others = generation(user), generation(other_user)
+    services.transaction_update(transaction=tx, data={"amount": Decimal("-2")}, if_version=None)
+    assert generation(user) == start + 1
+    with pytest.raises(RuntimeError), db_transaction.atomic():
+        services.transaction_delete(transaction=tx, if_version=None, actor=user)
+        assert generation(user) == start + 2
+        raise RuntimeError("rolled back")
+    assert generation(user) == start + 1  # undone with the write it stood for
+    assert Transaction.objects.filter(pk=tx.pk).exists()
+    assert generation(other_user) == others
+
+
+def test_a_cached_read_is_one_cache_lookup(auth_client, make_tx, ledger_cache, monkeypatch):
+    """The generation comes with the user row: no ledger cache call but the entry's own (the
+    throttles count in the same cache, under keys of their own)."""
+    make_tx()
+    assert summary(auth_client)["count"] == 1
+    calls = []
+
+    def spy(name, original):
+        def call(key, *args, **kwargs):
+            calls.append((name, key.split(":")[0]))
+            return original(key, *args, **kwargs)
+
+        return call
+
+    for name in ("get", "set", "add", "delete", "incr"):
+        monkeypatch.setattr(
+            ledger_cache_backend, name, spy(name, getattr(ledger_cache_backend, name))
+        )
+    assert summary(auth_client)["count"] == 1
+    assert [call for call in calls if call[1] == "ledger"] == [("get", "ledger")]
+
+
 class TestQueryCounts:
     """Queries per request, whatever the size of the ledger (JWT: one for the user)."""
 
@@ -275,8 +317,9 @@ class TestQueryCounts:
             assert auth_client.get(detail(tx)).status_code == 200
 
     def test_create(self, auth_client, ledger, django_assert_num_queries):
-        # The user, the row and its history record, in one atomic block (a savepoint inside the
-        # test's transaction); the rules are checked without queries.
-        with django_assert_num_queries(5):
+        # The user, then in one atomic block (a savepoint inside the test's transaction) the
+        # row, its history record and the UPDATE raising the user's ledger generation; the
+        # rules are checked without queries.
+        with django_assert_num_queries(6):
             response = auth_client.post(EXPENSES, {"description": "x", "amount": "1"})
         assert response.status_code == 201
