@@ -38,6 +38,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     objects = UserManager()
 
+    #: Raised only by UPDATEs in the database, never written back by save().
+    COUNTERS: ClassVar[tuple[str, ...]] = ("token_generation", "ledger_generation")
+
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -71,6 +74,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         raw_password = getattr(self, "_password", None)  # AbstractBaseUser's, undeclared in stubs
         disabled = self.__dict__.pop("_password_disabled", False)
         password_changed = (raw_password is not None or disabled) and not self._state.adding
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # The counters are raised in the database only (revoke_tokens, ledger.cache): a save
+            # from an instance loaded earlier (a form left open, a request's user) must not write
+            # back the values it read, undoing a revocation or reviving stale cached reads.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.COUNTERS
+            ]
         super().save(*args, **kwargs)
         if password_changed:
             self.revoke_tokens()

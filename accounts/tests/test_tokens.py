@@ -16,9 +16,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.models import User
 from accounts.services import user_create
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import RefreshToken
+from ledger.cache import ledger_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +104,27 @@ class TestRevocation:
         user.first_name = "Ada"
         user.save()
         assert me(tokens["access"]) == 200
+
+    def test_a_save_from_an_instance_read_earlier_undoes_no_raise(self, api_client, user):
+        """Say a request's user, loaded before a password change and a ledger write elsewhere,
+        is saved after them: the counters those raised stay raised."""
+        tokens = login(api_client, user.email)
+        stale = User.objects.get(pk=user.pk)
+        user.set_password(NEW_PASSWORD)
+        user.save()
+        ledger_changed(user.pk)
+        raised = User.objects.values("token_generation", "ledger_generation").get(pk=user.pk)
+        assert raised == {
+            "token_generation": stale.token_generation + 1,
+            "ledger_generation": stale.ledger_generation + 1,
+        }
+        stale.first_name = "Ada"
+        stale.save()
+        assert User.objects.values("first_name", *raised).get(pk=user.pk) == {
+            "first_name": "Ada",
+            **raised,
+        }
+        assert me(tokens["access"]) == 401
 
     def test_the_hash_upgrade_at_a_login_revokes_nothing(self, api_client, settings):
         # Django re-hashes a password with the preferred hasher when one signs in; that saves
