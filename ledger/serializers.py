@@ -4,6 +4,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
@@ -68,7 +69,13 @@ def _instant(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | No
         return None
     if zone is _UTC_ZONE:  # the default zone: Python's own UTC converts twice as fast
         zone = datetime.UTC
-    text = value.astimezone(zone).isoformat()
+    if value.tzinfo is not zone:
+        value = value.astimezone(zone)
+    if zone is datetime.UTC:
+        # orjson writes a UTC instant as isoformat() does (microseconds only when not zero),
+        # with `Z` for the offset, in a third of the time; two a row, 50 rows a page.
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
+    text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

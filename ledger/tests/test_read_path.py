@@ -24,6 +24,7 @@ from ledger.serializers import (
     MonthlySummarySerializer,
     SummarySerializer,
     TransactionSerializer,
+    transaction_representation,
 )
 from ledger.tests.factories import CategoryFactory
 
@@ -67,6 +68,35 @@ class TestRepresentation:
         with timezone.override(zoneinfo.ZoneInfo(zone)):
             for tx in Transaction.objects.select_related("category"):
                 assert TransactionSerializer(tx).data == fields_representation(tx)
+
+    @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
+    @pytest.mark.parametrize(
+        "instant",
+        [
+            datetime.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC),
+            datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),  # no microseconds
+            datetime.datetime(2026, 7, 1, 0, 0, 0, 1, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo")),
+            # Paris then kept local mean time, 9 min 21 s ahead: an offset with seconds.
+            datetime.datetime(1850, 1, 1, 12, 0, tzinfo=datetime.UTC),
+        ],
+        ids=["micro", "whole-second", "from-tokyo", "offset-with-seconds"],
+    )
+    def test_timestamps_are_written_as_drfs_datetime_field_writes_them(self, zone, instant):
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            expected = serializers.DateTimeField().to_representation(instant)
+            row = {
+                "id": 1,
+                "type": TransactionType.EXPENSE,
+                "description": "d",
+                "amount": Decimal("-1.00"),
+                "date": datetime.date(2026, 1, 2),
+                "category_id": None,
+                "category__name": None,
+                "created_at": instant,
+                "updated_at": None,
+            }
+            assert transaction_representation(row)["created_at"] == expected
+            assert transaction_representation(row)["updated_at"] is None
 
     def test_list_rows_equal_the_detail_answers(self, auth_client, varied):
         rows = auth_client.get(TRANSACTIONS).json()["results"]
