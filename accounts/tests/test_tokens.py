@@ -14,6 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
@@ -234,6 +235,30 @@ class TestForgedAndMisusedTokens:
         user.delete()
         assert me(str(tokens.access_token)) == 401
         assert refresh(str(tokens)) == 401
+
+
+class TestVerifiedTokens:
+    def test_a_token_is_verified_once_and_its_expiry_checked_at_every_use(self, user, monkeypatch):
+        decodes = []
+        decode = TokenBackend.decode
+        monkeypatch.setattr(
+            TokenBackend, "decode", lambda *args, **kw: decodes.append(1) or decode(*args, **kw)
+        )
+        access = RefreshToken.for_user(user).access_token
+        access.set_exp(from_time=timezone.now(), lifetime=timedelta(minutes=1))
+        assert [me(str(access)) for _ in range(3)] == [200, 200, 200]
+        assert len(decodes) == 1
+        later = timezone.now() + timedelta(minutes=2)
+        monkeypatch.setattr("accounts.authentication.aware_utcnow", lambda: later)
+        monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: later)
+        assert me(str(access)) == 401
+
+    def test_a_remembered_token_is_still_revoked(self, api_client, user):
+        tokens = login(api_client, user.email)
+        assert me(tokens["access"]) == 200  # verified, and remembered
+        user.set_password(NEW_PASSWORD)
+        user.save()
+        assert me(tokens["access"]) == 401
 
 
 class TestRefreshRace:
