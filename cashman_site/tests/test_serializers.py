@@ -48,3 +48,58 @@ def test_each_instance_gets_fields_of_its_own():
     # A subclass keeps its own declarations: the typed endpoints' type is read-only.
     assert TypedTransactionSerializer().fields["type"].read_only
     assert not TransactionSerializer().fields["type"].read_only
+
+
+def test_plain_fields_are_copied_without_running_their_init(monkeypatch):
+    assert TransactionSerializer().fields  # the class's prototypes exist
+    serializer = TransactionSerializer(context={"request": None})
+    inits: list[type] = []
+    original = serializers.Field.__init__
+
+    def counting(self, *args, **kwargs):
+        inits.append(type(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(serializers.Field, "__init__", counting)
+    fields = serializer.fields
+    assert inits == []  # DRF's deepcopy would make every field again: 9 __init__ calls
+    assert set(fields) == set(TransactionSerializer.Meta.fields)
+
+
+class WithChildren(ModelSerializer):
+    """Fields that hold fields (a child, a nested serializer) or a mutable default."""
+
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    owner_detail = UserSerializer(source="owner", read_only=True)
+    extra = serializers.JSONField(default={})
+
+    class Meta:
+        model = TransactionSerializer.Meta.model
+        fields = ["id", "description", "tags", "owner_detail", "extra"]
+
+
+def test_a_field_that_holds_fields_is_copied_deeply():
+    first, second = WithChildren(context={"who": 1}), WithChildren(context={"who": 2})
+    tags = first.fields["tags"]
+    assert tags.child is not second.fields["tags"].child
+    assert tags.child.parent is tags
+    assert tags.child.context == {"who": 1}  # reached through its own parent, not a prototype's
+    assert second.fields["tags"].child.context == {"who": 2}
+    email = first.fields["owner_detail"].fields["email"]
+    assert email is not second.fields["owner_detail"].fields["email"]
+    assert email.root is first
+    # A mutable default is not handed to every instance.
+    assert first.fields["extra"].default == {}
+    assert first.fields["extra"].default is not second.fields["extra"].default
+
+
+def test_shared_parts_of_a_shallow_copy_are_only_read():
+    first, second = TransactionSerializer(), TransactionSerializer()
+    # Built by __init__ and shared, never changed by binding or validating.
+    assert first.fields["description"].validators is second.fields["description"].validators
+    before = list(first.fields["description"].validators)
+    first.fields["description"].run_validation("coffee")
+    assert second.fields["description"].validators == before
+    # Binding set the copy's own attributes only.
+    assert first.fields["description"].parent is first
+    assert second.fields["description"].parent is second
