@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
@@ -38,9 +39,16 @@ class TransactionFilter(django_filters.FilterSet):
     depends only on the filters, except for the category field's choices, which are the
     requesting user's own categories: so the class is built once, with no category at all to
     choose from, and each form gets the user's categories when it is made (`form`).
+
+    Filtering a list (`given_only=True`, what `FilterBackend` asks for), the filterset holds only
+    the filters whose parameters the request gives: a filter without its parameter filters
+    nothing, yet its form field was copied, cleaned and, for the category, given a queryset of
+    the user's categories on every request. The answer and its errors are the same; the form
+    class is built once for each set of given filters. The browsable API's filter form still
+    shows them all.
     """
 
-    _form_classes: ClassVar[dict[type, type]] = {}
+    _form_classes: ClassVar[dict[tuple[type, tuple[str, ...]], type]] = {}
 
     type = django_filters.ChoiceFilter(choices=TransactionType.choices)
     date_after = django_filters.DateFilter(
@@ -77,22 +85,36 @@ class TransactionFilter(django_filters.FilterSet):
             "search",
         ]
 
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, given_only=False):
+        if given_only and data is not None:
+            # An instance attribute, read by django-filter's __init__ in place of the class's.
+            self.base_filters = {
+                name: filter_
+                for name, filter_ in type(self).base_filters.items()
+                if not filter_.field.widget.value_omitted_from_data(
+                    data, {}, f"{prefix}-{name}" if prefix else name
+                )
+            }
+        super().__init__(data, queryset, request=request, prefix=prefix)
+
     def get_form_class(self):
-        cls = type(self)
-        if cls not in TransactionFilter._form_classes:
-            filters = copy.deepcopy(cls.base_filters)
-            filters["category"].queryset = Category.objects.none()  # set per form, below
+        key = (type(self), tuple(self.base_filters))
+        if key not in TransactionFilter._form_classes:
+            filters = copy.deepcopy(self.base_filters)
+            if "category" in filters:
+                filters["category"].queryset = Category.objects.none()  # set per form, below
             fields = {name: filter_.field for name, filter_ in filters.items()}
-            TransactionFilter._form_classes[cls] = type(
-                f"{cls.__name__}Form", (self._meta.form,), fields
+            TransactionFilter._form_classes[key] = type(
+                f"{key[0].__name__}Form", (self._meta.form,), fields
             )
-        return TransactionFilter._form_classes[cls]
+        return TransactionFilter._form_classes[key]
 
     @property
     def form(self):
         if not hasattr(self, "_form"):
             form = super().form
-            form.fields["category"].queryset = _own_categories(self.request)
+            if "category" in form.fields:
+                form.fields["category"].queryset = _own_categories(self.request)
         return self._form
 
     def filter_amount_min(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
@@ -121,8 +143,15 @@ class FilterBackend(DjangoFilterBackend):
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not any(
+        if filterset_class is None or not any(
             name in request.query_params for name in filterset_class.base_filters
         ):
             return queryset
-        return super().filter_queryset(request, queryset, view)
+        kwargs = self.get_filterset_kwargs(request, queryset, view)
+        if issubclass(filterset_class, TransactionFilter):
+            kwargs["given_only"] = True
+        filterset = filterset_class(**kwargs)
+        # What DjangoFilterBackend.filter_queryset does with the filterset it makes.
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset.qs

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from conftest import bearer
 from ledger.choices import TransactionType
+from ledger.filters import TransactionFilter
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +128,33 @@ def test_each_request_chooses_among_its_own_users_categories(
     page = auth_client.get(TRANSACTIONS, HTTP_ACCEPT="text/html").content.decode()
     assert f'<option value="{category.pk}">' in page
     assert f'<option value="{theirs.pk}">' not in page
+
+
+def test_a_filtered_list_builds_and_cleans_only_the_filters_it_names(
+    auth_client, ledger, category, monkeypatch
+):
+    """A filter whose parameter is absent filters nothing: the form leaves it out."""
+    forms: list[tuple[str, ...]] = []
+    build = TransactionFilter.get_form_class
+
+    def recording(self):
+        form_class = build(self)
+        forms.append(tuple(form_class.base_fields))
+        return form_class
+
+    monkeypatch.setattr(TransactionFilter, "get_form_class", recording)
+    assert names(auth_client, search="pizza", date_after="2026-10-02") == {"Pizza night"}
+    assert names(auth_client, category=category.pk) == {"Pizza night", "pizza refund"}
+    response = auth_client.get(TRANSACTIONS, {"search": "x", "amount_max": "1.001"})
+    assert set(response.json()) == {"amount_max"}  # errors as before
+    assert forms == [("date_after", "search"), ("category",), ("amount_max", "search")]
+
+
+def test_the_browsable_api_filter_form_shows_every_filter_whatever_is_given(
+    auth_client, ledger, category
+):
+    page = auth_client.get(TRANSACTIONS, {"search": "pizza"}, HTTP_ACCEPT="text/html")
+    html = page.content.decode()
+    for name in TransactionFilter.base_filters:
+        assert f'name="{name}"' in html
+    assert f'<option value="{category.pk}">' in html
