@@ -68,7 +68,8 @@ def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, An
         .annotate(**_totals())
         .order_by("-month_start")
     )
-    return [{"month": row["month_start"].strftime("%Y-%m"), **_to_money(row)} for row in rows]
+    # "YYYY-MM": isoformat() is C and pads the year; strftime took more than the row's totals.
+    return [{"month": row["month_start"].isoformat()[:7], **_to_money(row)} for row in rows]
 
 
 def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:

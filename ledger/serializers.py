@@ -1,4 +1,5 @@
 import datetime
+import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -113,6 +114,13 @@ def summary_representation(row: Mapping[str, Any], names: Iterable[str]) -> dict
         value = row[name]
         representation[name] = _money(value) if isinstance(value, Decimal) else value
     return representation
+
+
+@functools.cache
+def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
+    """The names of a serializer's fields, in order: found once per class, not by building an
+    instance (and its fields) for every request."""
+    return tuple(serializer_class().fields)
 
 
 def transaction_values(tx: Transaction) -> dict[str, Any]:

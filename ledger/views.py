@@ -23,6 +23,7 @@ from ledger.serializers import (
     TransactionHistorySerializer,
     TransactionSerializer,
     TypedTransactionSerializer,
+    field_names,
     summary_representation,
     transaction_representation,
 )
@@ -185,7 +186,7 @@ class SummaryViewSet(viewsets.GenericViewSet):
 
         def serialised() -> Any:
             rows = compute(self.filter_queryset(self.get_queryset()))
-            names = tuple(self.get_serializer().fields)  # built once, not once a row
+            names = field_names(self.get_serializer_class())
             if isinstance(rows, list):
                 return [summary_representation(row, names) for row in rows]
             return summary_representation(rows, names)
