@@ -138,7 +138,8 @@ class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, skipped when the request names none of the filters.
 
     Building and validating a FilterSet's form costs more than the list's own queries; without
-    any of its parameters it would only return the queryset unchanged.
+    any of its parameters it would only return the queryset unchanged. With some, a
+    TransactionFilter is asked for those alone (`given_only`).
     """
 
     def filter_queryset(self, request, queryset, view):
