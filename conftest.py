@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import RefreshToken
+from cashman_site.throttling import LEASES
 
 
 def _database_vendor() -> str:
@@ -83,10 +84,13 @@ def chromium() -> Iterator:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttle counts (and anything else cached) never leak from one test into the next."""
+    """Throttle counts (and anything else cached) never leak from one test into the next, nor
+    do the requests this process reserved on them."""
     cache.clear()
+    LEASES.clear()
     yield
     cache.clear()
+    LEASES.clear()
 
 
 @pytest.fixture

@@ -3,8 +3,18 @@
 DRF's SimpleRateThrottle reads a list of timestamps from the cache, appends one and writes the
 list back; two workers answering at once both read the same list and one write is lost, so the
 limit leaks under concurrent load. These throttles count in fixed windows instead: one counter a
-window, incremented atomically by the cache (INCR in Redis). The window is part of the key, so a
-counter never outlives its window whatever happens to its expiry.
+window, incremented atomically by the cache. The window is part of the key, so a counter never
+outlives its window whatever happens to its expiry.
+
+With Redis, a request does not cost a round trip each: a worker reserves several requests at
+once on the shared counter (`RedisCache.reserve`, at most CASHMAN_THROTTLE_LEASE, and never more
+than a sixteenth of what is left of the limit, so one at a time near it) and spends them from
+memory. The counter never passes the limit, so all the workers together never let more than the
+limit through. The price: near the limit, a worker may refuse a request while another still holds
+a reservation, and `X-RateLimit-Remaining` does not see what other workers reserved since this
+one's last reservation. With one worker, or CASHMAN_THROTTLE_LEASE=1, the count is exact. Limits
+under 32 a window always reserve one at a time. Without Redis (the in-process cache), each request
+increments the counter.
 
 Every throttle records what it counted on the request; `RateLimitHeadersMiddleware` turns the
 tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
@@ -12,9 +22,12 @@ tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLi
 """
 
 import math
+import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from rest_framework import throttling
@@ -47,6 +60,48 @@ def client_address(request: HttpRequest | Request) -> str | None:
     return throttling.BaseThrottle().get_ident(cast(Request, request))
 
 
+@dataclass
+class _Lease:
+    ends: float  # when its window ends
+    left: int  # reserved and not spent yet
+    count: int  # the shared counter when it was reserved
+
+
+class Leases:
+    """The requests this process reserved on shared counters and has not spent yet."""
+
+    #: Above this many counters, those of ended windows are dropped.
+    PRUNE_ABOVE = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # gthread workers serve several requests at once
+        self._leases: dict[str, _Lease] = {}
+
+    def spend(self, key: str, now: float) -> _Lease | None:
+        """Spend one reserved request of `key`; None when there is none left."""
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is None or lease.left < 1 or lease.ends <= now:
+                return None
+            lease.left -= 1
+            return lease
+
+    def keep(self, key: str, lease: _Lease, now: float) -> None:
+        with self._lock:
+            if len(self._leases) >= self.PRUNE_ABOVE:
+                self._leases = {k: v for k, v in self._leases.items() if v.ends > now}
+            self._leases[key] = lease
+
+    def clear(self) -> None:
+        with self._lock:
+            self._leases.clear()
+
+
+LEASES = Leases()
+# A forked child starts with none of its parent's reservations.
+os.register_at_fork(after_in_child=LEASES.clear)
+
+
 class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
     """A fixed-window counter in the shared cache; see the module docstring."""
 
@@ -76,16 +131,35 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.reset_at = (window + 1) * self.duration
-        count = self._increment(f"{key}:{window}")
+        allowed, remaining = self._spend(f"{key}:{window}")
         _record(
             request,
             RateLimit(
                 limit=self.num_requests,
-                remaining=max(self.num_requests - count, 0),
+                remaining=remaining,
                 reset=math.ceil(self.reset_at - self.now),
             ),
         )
-        return count <= self.num_requests
+        return allowed
+
+    def _spend(self, key: str) -> tuple[bool, int]:
+        """Count one request on `key`: (allowed, requests left in the window)."""
+        limit = self.num_requests
+        lease = LEASES.spend(key, self.now)
+        if lease is not None:
+            return True, max(limit - lease.count + lease.left, 0)
+        reserve = getattr(self.cache, "reserve", None)
+        if reserve is None:  # a cache without reservations: one increment a request
+            count = self._increment(key)
+            return count <= limit, max(limit - count, 0)
+        count, granted = reserve(
+            key, limit=limit, lease=settings.CASHMAN_THROTTLE_LEASE, timeout=self.duration + 1
+        )
+        if granted < 1:
+            return False, 0
+        if granted > 1:
+            LEASES.keep(key, _Lease(ends=self.reset_at, left=granted - 1, count=count), self.now)
+        return True, max(limit - count + granted - 1, 0)
 
     def _increment(self, key: str) -> int:
         # One round trip for every request of a window but its first (cashman_site.cache makes

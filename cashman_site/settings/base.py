@@ -220,6 +220,9 @@ REST_FRAMEWORK = {
     # REMOTE_ADDR and X-Forwarded-For is ignored, so a client cannot forge its way past a limit.
     "NUM_PROXIES": env.int("CASHMAN_NUM_PROXIES", default=0),
 }
+# With Redis, each worker reserves up to this many requests of a rate limit at a time and counts
+# them down in memory (cashman_site/throttling.py); 1 = one Redis round trip per request.
+CASHMAN_THROTTLE_LEASE = env.int("CASHMAN_THROTTLE_LEASE", default=10)
 MAX_PAGE_SIZE = env.int("CASHMAN_MAX_PAGE_SIZE", default=200)
 # Summaries and list counts are cached per user until that user's next write (ledger/cache.py).
 # On by default only with REDIS_URL, whose entries every worker shares (the in-process cache is

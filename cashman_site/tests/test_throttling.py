@@ -4,11 +4,13 @@ address that a forged X-Forwarded-For cannot change."""
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.settings import api_settings
 
 from accounts.tests.factories import PASSWORD
+from cashman_site import throttling
 from cashman_site.throttling import SharedCacheRateThrottle
 from conftest import bearer
 
@@ -163,3 +165,56 @@ def test_a_session_user_is_throttled_as_a_user(client, user, rates):
 def test_bearer_helper_gives_a_working_token(api_client, user):
     api_client.credentials(HTTP_AUTHORIZATION=bearer(user))
     assert api_client.get(ME).status_code == 200
+
+
+def _shared_count(user) -> int:
+    """The user's counter in Redis for the current minute (the clock fixture holds it still)."""
+    window = int(SharedCacheRateThrottle.timer() // 60)
+    return cache.get(f"throttle_user_{user.pk}:{window}")
+
+
+@pytest.mark.redis
+class TestReservationsWithRedis:
+    """With Redis, a worker reserves several requests at once and spends them from memory."""
+
+    def test_one_round_trip_serves_a_lease_and_the_headers_stay_exact(
+        self, auth_client, user, rates, settings
+    ):
+        rates(user="1000/min")
+        settings.CASHMAN_THROTTLE_LEASE = 10
+        answers = [auth_client.get(ME) for _ in range(10)]
+        assert [a.status_code for a in answers] == [200] * 10
+        assert [a["X-RateLimit-Remaining"] for a in answers] == [str(999 - i) for i in range(10)]
+        assert _shared_count(user) == 10  # one reservation of ten, all spent here
+        auth_client.get(ME)
+        assert _shared_count(user) == 20  # the eleventh request reserved the next ten
+
+    def test_a_lease_of_one_counts_every_request_in_redis(self, auth_client, user, rates, settings):
+        rates(user="1000/min")
+        settings.CASHMAN_THROTTLE_LEASE = 1
+        answers = [auth_client.get(ME) for _ in range(3)]
+        assert [a["X-RateLimit-Remaining"] for a in answers] == ["999", "998", "997"]
+        assert _shared_count(user) == 3
+
+    def test_workers_together_never_pass_the_limit(
+        self, auth_client, user, rates, settings, monkeypatch
+    ):
+        rates(user="200/min")
+        settings.CASHMAN_THROTTLE_LEASE = 10
+        workers = [throttling.Leases() for _ in range(4)]  # four processes' reservations
+
+        def request_on(worker: throttling.Leases) -> int:
+            monkeypatch.setattr(throttling, "LEASES", worker)
+            return auth_client.get(ME).status_code
+
+        answers = [request_on(workers[i % 4]) for i in range(260)]
+        assert answers.count(200) == 200  # every worker kept being asked, so none held any back
+        assert answers[-40:] == [429] * 40
+        assert _shared_count(user) == 200
+
+    def test_a_new_window_is_reserved_afresh(self, auth_client, rates, settings, clock):
+        rates(user="100/min")
+        settings.CASHMAN_THROTTLE_LEASE = 10
+        assert auth_client.get(ME)["X-RateLimit-Remaining"] == "99"
+        clock(60)
+        assert auth_client.get(ME)["X-RateLimit-Remaining"] == "99"
