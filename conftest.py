@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from accounts.tokens import RefreshToken
 from cashman_site.throttling import LEASES
+from ledger import cache as ledger_cache
 
 
 def _database_vendor() -> str:
@@ -85,12 +86,12 @@ def chromium() -> Iterator:
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counts (and anything else cached) never leak from one test into the next, nor
-    do the requests this process reserved on them."""
-    cache.clear()
-    LEASES.clear()
+    do what this process keeps in front of the cache: its reserved requests, its ledger entries."""
+    for forget in (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear):
+        forget()
     yield
-    cache.clear()
-    LEASES.clear()
+    for forget in (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear):
+        forget()
 
 
 @pytest.fixture

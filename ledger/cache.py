@@ -15,9 +15,19 @@ Any cache is correct, a per-process one too, since the generation comes from the
 is on by default only when REDIS_URL is set (`CASHMAN_LEDGER_CACHE_SECONDS`), where every worker
 shares the entries. The generation is raised on every write even with the cache off, so that
 turning it on never serves an entry from before writes made while it was off.
+
+For the same reason each process also keeps the last `LOCAL_ENTRIES` entries it read or stored
+in memory, in front of the shared cache: an entry never changes once stored (a write makes a new
+key), so a worker that has one answers without a round trip to Redis. They are kept pickled, as
+in Redis, so no caller can change another's copy, and expire with the shared entry's timeout.
 """
 
 import hashlib
+import os
+import pickle
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -28,6 +38,46 @@ from django.db.models import F
 
 T = TypeVar("T")
 _MISSING = object()
+
+
+#: Entries each process keeps in memory (a count is a few bytes, a monthly summary some KB).
+LOCAL_ENTRIES = 2048
+
+
+class LocalEntries:
+    """The last `size` entries this process read or stored, pickled, with their expiry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()  # gthread workers serve several requests at once
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return _MISSING
+            if entry[0] <= time.monotonic():
+                del self._entries[key]
+                return _MISSING
+            self._entries.move_to_end(key)
+        return pickle.loads(entry[1])  # noqa: S301 (this process pickled it)
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        entry = (time.monotonic() + timeout, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+LOCAL = LocalEntries(LOCAL_ENTRIES)
+os.register_at_fork(after_in_child=LOCAL.clear)
 
 
 def enabled() -> bool:
@@ -51,10 +101,17 @@ def cached(user: Any, name: str, compute: Callable[[], T]) -> T:
     if not enabled():
         return compute()
     key = f"ledger:{user.pk}:{user.ledger_generation}:{name}"
+    value = LOCAL.get(key)
+    if value is not _MISSING:
+        return value  # type: ignore[no-any-return]
+    timeout = settings.CASHMAN_LEDGER_CACHE_SECONDS
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = compute()
-        cache.set(key, value, timeout=settings.CASHMAN_LEDGER_CACHE_SECONDS)
+        cache.set(key, value, timeout=timeout)
+    # A shared entry found here may have less than the timeout left; kept here as long, it
+    # outlives it by at most that much, and is still the same answer for the same generation.
+    LOCAL.set(key, value, timeout)
     return value  # type: ignore[return-value]
 
 

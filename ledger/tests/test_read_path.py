@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from ledger import selectors, services
+from ledger import cache, selectors, services
 from ledger.choices import TransactionType
 from ledger.models import Transaction
 from ledger.serializers import (
@@ -285,9 +285,10 @@ def test_a_write_raises_the_generation_in_its_own_transaction(user, other_user, 
     assert generation(other_user) == others
 
 
-def test_a_cached_read_is_one_cache_lookup(auth_client, make_tx, ledger_cache, monkeypatch):
+def test_a_cached_read_is_at_most_one_cache_lookup(auth_client, make_tx, ledger_cache, monkeypatch):
     """The generation comes with the user row: no ledger cache call but the entry's own (the
-    throttles count in the same cache, under keys of their own)."""
+    throttles count in the same cache, under keys of their own), and none at all in a worker
+    that already holds the entry in memory."""
     make_tx()
     assert summary(auth_client)["count"] == 1
     calls = []
@@ -304,7 +305,38 @@ def test_a_cached_read_is_one_cache_lookup(auth_client, make_tx, ledger_cache, m
             ledger_cache_backend, name, spy(name, getattr(ledger_cache_backend, name))
         )
     assert summary(auth_client)["count"] == 1
+    assert [call for call in calls if call[1] == "ledger"] == []  # this worker stored it
+    cache.LOCAL.clear()  # as another worker, which has not read it yet
+    assert summary(auth_client)["count"] == 1
     assert [call for call in calls if call[1] == "ledger"] == [("get", "ledger")]
+
+
+class TestLocalEntries:
+    """What each process keeps in front of the shared cache."""
+
+    def test_the_least_recently_used_entry_goes_first(self):
+        local = cache.LocalEntries(2)
+        local.set("a", 1, 60)
+        local.set("b", 2, 60)
+        assert local.get("a") == 1  # now "b" is the oldest
+        local.set("c", 3, 60)
+        assert [local.get(key) for key in "abc"] == [1, cache._MISSING, 3]
+
+    def test_an_entry_expires_with_its_timeout(self, monkeypatch):
+        now = [1000.0]
+        monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+        local = cache.LocalEntries(10)
+        local.set("a", 1, 60)
+        now[0] += 59.9
+        assert local.get("a") == 1
+        now[0] += 0.1
+        assert local.get("a") is cache._MISSING
+
+    def test_each_read_gets_its_own_copy(self):
+        local = cache.LocalEntries(10)
+        local.set("rows", [{"month": "2026-11", "income": Decimal("1.10")}], 60)
+        local.get("rows")[0]["income"] = Decimal("9")
+        assert local.get("rows") == [{"month": "2026-11", "income": Decimal("1.10")}]
 
 
 class TestQueryCounts:
