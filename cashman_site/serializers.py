@@ -7,7 +7,24 @@ from rest_framework import serializers
 from rest_framework.fields import Field
 
 
-def fresh_copy(field: Field) -> Field:
+def needs_deep_copy(field: Field) -> bool:
+    """Whether `fresh_copy` must copy this field deeply (see there)."""
+    if isinstance(field, serializers.BaseSerializer) or isinstance(
+        field.default, list | dict | set
+    ):
+        return True
+    return any(isinstance(value, Field) for value in vars(field).values())
+
+
+def shallow_copy(field: Field) -> Field:
+    """`copy.copy(field)` without its detour through `__reduce_ex__`: a new instance of the same
+    class with the same attributes (a field has no slots and no `__copy__`)."""
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
+
+
+def fresh_copy(field: Field, deep: bool | None = None) -> Field:
     """An unbound copy of a never-bound prototype field, for one serializer instance.
 
     DRF copies a field with `copy.deepcopy`, which runs the field's `__init__` again from the
@@ -20,15 +37,11 @@ def fresh_copy(field: Field) -> Field:
     `child`, a `ManyRelatedField`'s `child_relation` are bound to their parent when made, and a
     shared one would reach the prototype's serializer (and its context) instead of this one. So
     does a field whose default is a list, dict or set, which a shared copy would hand to every
-    request.
+    request. `deep` is `needs_deep_copy(field)`, when the caller has it already.
     """
-    if isinstance(field, serializers.BaseSerializer) or isinstance(
-        field.default, list | dict | set
-    ):
-        return copy.deepcopy(field)
-    if any(isinstance(value, Field) for value in vars(field).values()):
-        return copy.deepcopy(field)
-    return copy.copy(field)
+    if deep is None:
+        deep = needs_deep_copy(field)
+    return copy.deepcopy(field) if deep else shallow_copy(field)
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -41,15 +54,19 @@ class ModelSerializer(serializers.ModelSerializer):
     hold no state, and DRF already shares `Meta.validators` between instances.
     """
 
-    _field_prototypes: ClassVar[dict[type, dict[str, Field]]] = {}
+    # Per class: each field's name, prototype and whether it needs a deep copy.
+    _field_prototypes: ClassVar[dict[type, list[tuple[str, Field, bool]]]] = {}
     _validator_lists: ClassVar[dict[type, list]] = {}
 
     def get_fields(self) -> dict[str, Field]:
         prototypes = ModelSerializer._field_prototypes
         cls = type(self)
         if cls not in prototypes:
-            prototypes[cls] = super().get_fields()
-        return {name: fresh_copy(field) for name, field in prototypes[cls].items()}
+            prototypes[cls] = [
+                (name, field, needs_deep_copy(field))
+                for name, field in super().get_fields().items()
+            ]
+        return {name: fresh_copy(field, deep) for name, field, deep in prototypes[cls]}
 
     def get_validators(self) -> list:
         validators = ModelSerializer._validator_lists

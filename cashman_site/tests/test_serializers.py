@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from accounts.serializers import UserSerializer
-from cashman_site.serializers import ModelSerializer
+from cashman_site.serializers import ModelSerializer, shallow_copy
 from ledger.serializers import TransactionSerializer, TypedTransactionSerializer
 
 
@@ -103,3 +103,15 @@ def test_shared_parts_of_a_shallow_copy_are_only_read():
     # Binding set the copy's own attributes only.
     assert first.fields["description"].parent is first
     assert second.fields["description"].parent is second
+
+
+def test_a_shallow_copy_is_a_new_field_with_the_same_attributes():
+    prototype = serializers.DecimalField(max_digits=9, decimal_places=2, min_value=1)
+    clone = shallow_copy(prototype)
+    assert type(clone) is serializers.DecimalField
+    assert clone is not prototype
+    assert vars(clone) == vars(prototype)
+    clone.bind("amount", serializers.Serializer())
+    assert clone.field_name == "amount"
+    assert getattr(prototype, "field_name", None) is None  # binding the copy left it unbound
+    assert clone.to_internal_value("1.50") == prototype.to_internal_value("1.50")
