@@ -6,8 +6,9 @@ from accounts.views import UserViewSet
 from ledger.urls import register as register_ledger
 
 router = DefaultRouter()
-router.register("users", UserViewSet, basename="user")
+# The ledger first: Django tries the routes in order, and its list is the most requested.
 register_ledger(router)
+router.register("users", UserViewSet, basename="user")
 
 app_name = "api"
 urlpatterns = router.urls

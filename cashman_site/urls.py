@@ -15,13 +15,14 @@ redoc = csp_update({"img-src": ["https://cdn.redoc.ly"]})(
     SpectacularRedocView.as_view(url_name="schema")
 )
 
+# Django tries these in order: the API, which nearly every request is for, comes first.
 urlpatterns = [
+    path("api/v1/auth/", include("accounts.urls")),
+    path("api/v1/", include("cashman_site.api_router")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
-    path("api/v1/auth/", include("accounts.urls")),
-    path("api/v1/", include("cashman_site.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file (?script), not inline: the CSP
     # forbids inline scripts.
