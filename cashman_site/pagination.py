@@ -3,12 +3,23 @@ from functools import cached_property, partial
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from rest_framework import pagination
 
 
+class ListPage(Page):
+    """Django's Page, iterated over its rows at once (DRF makes a list of the page): Page is a
+    Sequence, whose iterator asks for the rows one index at a time."""
+
+    def __iter__(self):
+        if not isinstance(self.object_list, list):
+            self.object_list = list(self.object_list)
+        return iter(self.object_list)
+
+
 class CountingPaginator(Paginator):
-    """Django's paginator, taking its count from `counter` (e.g. a cached count) when given."""
+    """Django's paginator, taking its count from `counter` (e.g. a cached count) when given, and
+    giving `ListPage`s."""
 
     def __init__(self, *args: Any, counter: Callable[[Any], int] | None = None, **kwargs: Any):
         self.counter = counter
@@ -17,6 +28,10 @@ class CountingPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.counter(self.object_list) if self.counter else super().count
+
+    def _get_page(self, *args: Any, **kwargs: Any) -> ListPage:
+        # Django's documented hook for another Page class.
+        return ListPage(*args, **kwargs)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
