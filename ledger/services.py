@@ -31,11 +31,11 @@ def transaction_create(
     date: datetime.date | None = None,
     category: Category | None = None,
 ) -> Transaction:
+    # The date's default (today) is worked out only when none is given.
+    dated = {} if date is None else {"date": date}
     tx = Transaction(
-        owner=owner, type=type, description=description, amount=amount, category=category
+        owner=owner, type=type, description=description, amount=amount, category=category, **dated
     )
-    if date is not None:
-        tx.date = date
     tx.clean_for_owner()
     tx._history_user = owner  # type: ignore[attr-defined]
     tx.save()
