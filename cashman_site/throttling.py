@@ -70,7 +70,8 @@ class _Lease:
 class Leases:
     """The requests this process reserved on shared counters and has not spent yet."""
 
-    #: Above this many counters, those of ended windows are dropped.
+    #: At this many counters, those of ended windows are dropped; if that is not enough, all are
+    #: (their unspent requests are lost: a few refused early, never one let through too many).
     PRUNE_ABOVE = 10_000
 
     def __init__(self) -> None:
@@ -90,6 +91,8 @@ class Leases:
         with self._lock:
             if len(self._leases) >= self.PRUNE_ABOVE:
                 self._leases = {k: v for k, v in self._leases.items() if v.ends > now}
+                if len(self._leases) >= self.PRUNE_ABOVE:
+                    self._leases = {}
             self._leases[key] = lease
 
     def clear(self) -> None:

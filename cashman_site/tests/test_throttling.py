@@ -218,3 +218,29 @@ class TestReservationsWithRedis:
         assert auth_client.get(ME)["X-RateLimit-Remaining"] == "99"
         clock(60)
         assert auth_client.get(ME)["X-RateLimit-Remaining"] == "99"
+
+
+class TestLeases:
+    """A process's unspent reservations, and the bound on how many it keeps."""
+
+    def test_a_lease_is_spent_one_request_at_a_time_until_its_window_ends(self):
+        leases = throttling.Leases()
+        leases.keep("k", throttling._Lease(ends=60.0, left=2, count=10), now=0.0)
+        assert leases.spend("k", now=1.0).left == 1
+        assert leases.spend("k", now=59.0).left == 0
+        assert leases.spend("k", now=59.5) is None  # spent
+        leases.keep("k", throttling._Lease(ends=60.0, left=5, count=20), now=0.0)
+        assert leases.spend("k", now=60.0) is None  # its window has ended
+
+    def test_ended_windows_go_first_and_then_everything(self, monkeypatch):
+        monkeypatch.setattr(throttling.Leases, "PRUNE_ABOVE", 3)
+        leases = throttling.Leases()
+        leases.keep("old", throttling._Lease(ends=60.0, left=5, count=5), now=0.0)
+        leases.keep("a", throttling._Lease(ends=120.0, left=5, count=5), now=0.0)
+        leases.keep("b", throttling._Lease(ends=120.0, left=5, count=5), now=0.0)
+        leases.keep("c", throttling._Lease(ends=120.0, left=5, count=5), now=61.0)
+        assert leases.spend("old", now=61.0) is None
+        assert [leases.spend(key, now=61.0) is not None for key in "abc"] == [True] * 3
+        leases.keep("d", throttling._Lease(ends=120.0, left=5, count=5), now=62.0)
+        # Nothing had ended: all were dropped, and only the new one is kept.
+        assert [leases.spend(key, now=62.0) is not None for key in "abcd"] == [False] * 3 + [True]
