@@ -16,10 +16,11 @@ is on by default only when REDIS_URL is set (`CASHMAN_LEDGER_CACHE_SECONDS`), wh
 shares the entries. The generation is raised on every write even with the cache off, so that
 turning it on never serves an entry from before writes made while it was off.
 
-For the same reason each process also keeps the last `LOCAL_ENTRIES` entries it read or stored
-in memory, in front of the shared cache: an entry never changes once stored (a write makes a new
-key), so a worker that has one answers without a round trip to Redis. They are kept pickled, as
-in Redis, so no caller can change another's copy, and expire with the shared entry's timeout.
+For the same reason each process also keeps the entries it last read or stored in memory (up to
+`LOCAL_BYTES` of them), in front of the shared cache: an entry never changes once stored (a write
+makes a new key), so a worker that has one answers without a round trip to Redis. They are kept
+pickled, as in Redis, so no caller can change another's copy, and expire with the shared entry's
+timeout.
 """
 
 import hashlib
@@ -40,17 +41,22 @@ T = TypeVar("T")
 _MISSING = object()
 
 
-#: Entries each process keeps in memory (a count is a few bytes, a monthly summary some KB).
-LOCAL_ENTRIES = 2048
+#: How much memory each process gives the entries: their pickled values (a count is some 20
+#: bytes, a monthly summary of three years about 2 KB), keys and bookkeeping (`ENTRY_BYTES` each).
+#: An entry over a sixteenth of it is not kept.
+LOCAL_BYTES = 4 * 1024 * 1024
+ENTRY_BYTES = 250
 
 
 class LocalEntries:
-    """The last `size` entries this process read or stored, pickled, with their expiry."""
+    """The entries this process last read or stored, pickled, with their expiry: up to `max_bytes`
+    of them, the least recently used dropped first."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes held
         self._lock = threading.Lock()  # gthread workers serve several requests at once
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes, int]] = OrderedDict()
 
     def get(self, key: str) -> Any:
         with self._lock:
@@ -58,25 +64,34 @@ class LocalEntries:
             if entry is None:
                 return _MISSING
             if entry[0] <= time.monotonic():
-                del self._entries[key]
+                self._drop(key)
                 return _MISSING
             self._entries.move_to_end(key)
         return pickle.loads(entry[1])  # noqa: S301 (this process pickled it)
 
     def set(self, key: str, value: Any, timeout: float) -> None:
-        entry = (time.monotonic() + timeout, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        pickled = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        cost = len(pickled) + len(key) + ENTRY_BYTES
+        if cost > self.max_bytes // 16:
+            return
         with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (time.monotonic() + timeout, pickled, cost)
+            self.size += cost
+            while self.size > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        self.size -= self._entries.pop(key)[2]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.size = 0
 
 
-LOCAL = LocalEntries(LOCAL_ENTRIES)
+LOCAL = LocalEntries(LOCAL_BYTES)
 os.register_at_fork(after_in_child=LOCAL.clear)
 
 
