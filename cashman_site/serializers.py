@@ -24,7 +24,7 @@ def shallow_copy(field: Field) -> Field:
     return clone
 
 
-def fresh_copy(field: Field, deep: bool | None = None) -> Field:
+def fresh_copy(field: Field, deep: bool) -> Field:
     """An unbound copy of a never-bound prototype field, for one serializer instance.
 
     DRF copies a field with `copy.deepcopy`, which runs the field's `__init__` again from the
@@ -37,10 +37,8 @@ def fresh_copy(field: Field, deep: bool | None = None) -> Field:
     `child`, a `ManyRelatedField`'s `child_relation` are bound to their parent when made, and a
     shared one would reach the prototype's serializer (and its context) instead of this one. So
     does a field whose default is a list, dict or set, which a shared copy would hand to every
-    request. `deep` is `needs_deep_copy(field)`, when the caller has it already.
+    request. `deep` is `needs_deep_copy(field)`, worked out once per prototype.
     """
-    if deep is None:
-        deep = needs_deep_copy(field)
     return copy.deepcopy(field) if deep else shallow_copy(field)
 
 
