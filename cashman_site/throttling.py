@@ -24,7 +24,7 @@ tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLi
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
@@ -79,13 +79,14 @@ class Leases:
         self._leases: dict[str, _Lease] = {}
 
     def spend(self, key: str, now: float) -> _Lease | None:
-        """Spend one reserved request of `key`; None when there is none left."""
+        """Spend one reserved request of `key`: the lease as this spending left it (a copy, which
+        other threads cannot change), or None when there is none left."""
         with self._lock:
             lease = self._leases.get(key)
             if lease is None or lease.left < 1 or lease.ends <= now:
                 return None
             lease.left -= 1
-            return lease
+            return replace(lease)
 
     def keep(self, key: str, lease: _Lease, now: float) -> None:
         with self._lock:
