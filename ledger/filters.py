@@ -87,15 +87,27 @@ class TransactionFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, given_only=False):
         if given_only and data is not None:
+            widgets = type(self)._widgets()
             # An instance attribute, read by django-filter's __init__ in place of the class's.
             self.base_filters = {
                 name: filter_
                 for name, filter_ in type(self).base_filters.items()
-                if not filter_.field.widget.value_omitted_from_data(
+                if not widgets[name].value_omitted_from_data(
                     data, {}, f"{prefix}-{name}" if prefix else name
                 )
             }
         super().__init__(data, queryset, request=request, prefix=prefix)
+
+    @classmethod
+    def _widgets(cls) -> dict:
+        """Each filter's form widget, made once per class from copies of the filters: asking a
+        class-level filter for its `field` would build the field on it, and django-filter's
+        deep copy of the filters at every request would then copy the field and its widget too."""
+        widgets = cls.__dict__.get("_widget_map")
+        if widgets is None:
+            widgets = {name: copy.deepcopy(f).field.widget for name, f in cls.base_filters.items()}
+            cls._widget_map = widgets
+        return widgets
 
     def get_form_class(self):
         key = (type(self), tuple(self.base_filters))
