@@ -2,12 +2,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from conftest import bearer
 from ledger.choices import TransactionType
-from ledger.filters import TransactionFilter
+from ledger.filters import DateField, TransactionFilter
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +168,35 @@ def test_a_filtered_request_leaves_the_class_filters_without_form_fields(auth_cl
     assert names(auth_client, category="none", amount_min="1") == {"Salary November", "Rent"}
     built = [name for name, f in TransactionFilter.base_filters.items() if hasattr(f, "_field")]
     assert built == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-30",
+        "0001-01-01",
+        "9999-12-31",
+        "2024-02-29",
+        "2025-02-29",  # no such day
+        "2026-13-01",
+        "2026-00-10",
+        "2026-1-05",  # strptime's %m takes one digit too
+        "2026-01-5",
+        "2025-W01-1",  # an ISO week date: fromisoformat's, not this format's
+        "20260105",
+        " 2026-01-05",
+        "2026-01-05 ",
+        "２０２６-01-05",  # noqa: RUF001  # full-width digits, which strptime's \d matches
+        "2026/01/05",
+        "",
+        "today",
+    ],
+)
+def test_the_date_filter_reads_dates_as_djangos_date_field_does(value):
+    def clean(field):
+        try:
+            return field.clean(value)
+        except forms.ValidationError as error:
+            return error.messages
+
+    assert clean(DateField(required=False)) == clean(forms.DateField(required=False))
