@@ -121,7 +121,7 @@ class TransactionFilter(django_filters.FilterSet):
         super().__init__(data, queryset, request=request, prefix=prefix)
 
     @classmethod
-    def _widgets(cls) -> dict:
+    def _widgets(cls) -> dict[str, forms.Widget]:
         """Each filter's form widget, made once per class from copies of the filters: asking a
         class-level filter for its `field` would build the field on it, and django-filter's
         deep copy of the filters at every request would then copy the field and its widget too."""
