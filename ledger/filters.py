@@ -71,6 +71,7 @@ class TransactionFilter(django_filters.FilterSet):
     """
 
     _form_classes: ClassVar[dict[tuple[type, tuple[str, ...]], type]] = {}
+    _widget_maps: ClassVar[dict[type, dict[str, forms.Widget]]] = {}
 
     type = django_filters.ChoiceFilter(choices=TransactionType.choices)
     date_after = DateFilter(
@@ -125,11 +126,11 @@ class TransactionFilter(django_filters.FilterSet):
         """Each filter's form widget, made once per class from copies of the filters: asking a
         class-level filter for its `field` would build the field on it, and django-filter's
         deep copy of the filters at every request would then copy the field and its widget too."""
-        widgets = cls.__dict__.get("_widget_map")
-        if widgets is None:
-            widgets = {name: copy.deepcopy(f).field.widget for name, f in cls.base_filters.items()}
-            cls._widget_map = widgets
-        return widgets
+        if cls not in TransactionFilter._widget_maps:
+            TransactionFilter._widget_maps[cls] = {
+                name: copy.deepcopy(f).field.widget for name, f in cls.base_filters.items()
+            }
+        return TransactionFilter._widget_maps[cls]
 
     def get_form_class(self):
         key = (type(self), tuple(self.base_filters))
