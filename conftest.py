@@ -87,10 +87,11 @@ def chromium() -> Iterator:
 def _clear_cache():
     """Throttle counts (and anything else cached) never leak from one test into the next, nor
     do what this process keeps in front of the cache: its reserved requests, its ledger entries."""
-    for forget in (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear):
+    forgets = (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear)
+    for forget in forgets:
         forget()
     yield
-    for forget in (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear):
+    for forget in forgets:
         forget()
 
 
