@@ -108,3 +108,19 @@ def test_admin_edits_are_recorded_with_the_staff_user(client, make_tx):
     last = Transaction.history.filter(id=tx.pk).order_by("-history_id").first()
     assert (last.history_type, last.description, last.history_user) == ("~", "after", staff)
     assert client.get(reverse("admin:ledger_transaction_history", args=[tx.pk])).status_code == 200
+
+
+def test_history_managers_share_one_class_and_still_read_their_own_rows(make_tx):
+    # simple-history would build a new manager class at every `instance.history`, and it reads
+    # that at every save; ledger.models.HistoryManager builds it once.
+    first, second = make_tx(description="first"), make_tx(description="second")
+    second.description = "second, edited"
+    second.save()
+    assert type(first.history) is type(second.history)
+    assert [h.description for h in first.history.all()] == ["first"]
+    assert [(h.history_type, h.description) for h in second.history.order_by("history_id")] == [
+        ("+", "second"),
+        ("~", "second, edited"),
+    ]
+    assert second.history.most_recent().description == "second, edited"
+    assert Transaction.history.filter(id__in=[first.pk, second.pk]).count() == 3
