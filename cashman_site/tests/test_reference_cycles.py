@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +51,19 @@ def environ(method: str, path: str, *, token: str = "", body: dict | None = None
 
 
 @pytest.fixture
+def keep_connection() -> Iterator[None]:
+    """As Django's test client does: the test's transaction must outlive the request, so the
+    request signals do not close the database connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def collector() -> Iterator[None]:
     """The collector only runs when asked, and keeps what it finds in gc.garbage."""
     enabled = gc.isenabled()
@@ -82,7 +97,7 @@ def serve(env: dict) -> tuple[int, bytes, list[object]]:
     return int(statuses[0].split()[0]), content, left
 
 
-@pytest.mark.usefixtures("collector")
+@pytest.mark.usefixtures("keep_connection", "collector")
 class TestReleaseViewMiddleware:
     def test_list_summary_create_and_errors_leave_no_drf_object(self, user):
         TransactionFactory.create_batch(3, owner=user)
