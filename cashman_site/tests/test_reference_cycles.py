@@ -25,7 +25,7 @@ from ledger.tests.factories import TransactionFactory
 RELEASE = "cashman_site.middleware.ReleaseViewMiddleware"
 
 
-def environ(method: str, path: str, *, token: str = "", body: dict | None = None, **extra) -> dict:
+def environ(method: str, path: str, *, token: str = "", body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else b""
     env = {
         "REQUEST_METHOD": method,
@@ -40,7 +40,6 @@ def environ(method: str, path: str, *, token: str = "", body: dict | None = None
         "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(data),
         "wsgi.errors": io.StringIO(),
-        **extra,
     }
     if body is not None:
         env["CONTENT_TYPE"] = "application/json"
