@@ -2,8 +2,9 @@
 
 ReleaseViewMiddleware cuts the links DRF makes between the view, its Request and the Response once
 the response is rendered, so they are freed by reference counting as soon as it is sent. These
-tests serve requests the way gunicorn does (WSGIHandler, read the body, close it) and ask the
-collector what it alone would have freed.
+tests serve requests through Django's ClientHandler, the WSGI handler of the test client (a
+WSGIRequest through every middleware, the response closed as a WSGI server closes it, the test's
+database connection kept open), and ask the collector what it alone would have freed.
 """
 
 import gc
@@ -12,9 +13,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.test.client import ClientHandler
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,19 +49,6 @@ def environ(method: str, path: str, *, token: str = "", body: dict | None = None
 
 
 @pytest.fixture
-def keep_connection() -> Iterator[None]:
-    """As Django's test client does: the test's transaction must outlive the request, so the
-    request signals do not close the database connection."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
 def collector() -> Iterator[None]:
     """The collector only runs when asked, and keeps what it finds in gc.garbage."""
     enabled = gc.isenabled()
@@ -79,24 +65,21 @@ def collector() -> Iterator[None]:
 
 
 def serve(env: dict) -> tuple[int, bytes, list[object]]:
-    """Serves one request as a WSGI server does; returns its status, its body and the DRF
-    objects (views, requests, responses) that only the cyclic collector frees."""
-    handler = WSGIHandler()
-    statuses: list[str] = []
+    """Serves one request; returns its status, its body and the DRF objects (views, requests,
+    responses) that only the cyclic collector frees."""
     gc.collect()
     gc.garbage.clear()
-    body = handler(env, lambda status, headers, exc_info=None: statuses.append(status))
-    content = b"".join(body)
-    body.close()
-    del body, handler
+    response = ClientHandler()(env)
+    status, content = response.status_code, response.content
+    del response
     gc.collect()
     # type(), not isinstance(): the latter would evaluate the lazy objects in the garbage.
     left = [o for o in gc.garbage if issubclass(type(o), (APIView, Request, Response))]
     gc.garbage.clear()
-    return int(statuses[0].split()[0]), content, left
+    return status, content, left
 
 
-@pytest.mark.usefixtures("keep_connection", "collector")
+@pytest.mark.usefixtures("collector")
 class TestReleaseViewMiddleware:
     def test_list_summary_create_and_errors_leave_no_drf_object(self, user):
         TransactionFactory.create_batch(3, owner=user)
