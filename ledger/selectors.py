@@ -24,8 +24,28 @@ class Cents(Func):
     output_field = BigIntegerField()
 
 
-def transactions_for(*, user: User) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(owner=user).select_related("category")
+#: The columns a transaction's representation is built from, as `QuerySet.values()` names them.
+TRANSACTION_VALUES = (
+    "id",
+    "type",
+    "description",
+    "amount",
+    "date",
+    "category_id",
+    "category__name",
+    "created_at",
+    "updated_at",
+)
+
+
+def transactions_for(
+    *, user: User | int, transaction_type: str | None = None
+) -> QuerySet[Transaction]:
+    """The user's transactions (`user` may be an id), of one type when given."""
+    transactions = Transaction.objects.filter(owner=user).select_related("category")
+    if transaction_type is not None:
+        transactions = transactions.filter(type=transaction_type)
+    return transactions
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:

@@ -20,6 +20,7 @@ from ledger.models import (
     ImportJob,
     Transaction,
 )
+from ledger.selectors import TRANSACTION_VALUES
 
 SUMMARY_DIGITS = 20
 
@@ -41,20 +42,6 @@ class CategorySerializer(ModelSerializer):
         model = Category
         fields = ["id", "name", "created_at"]
         read_only_fields = ["id", "created_at"]
-
-
-#: The columns a transaction's representation is built from, as `QuerySet.values()` names them.
-TRANSACTION_VALUES = (
-    "id",
-    "type",
-    "description",
-    "amount",
-    "date",
-    "category_id",
-    "category__name",
-    "created_at",
-    "updated_at",
-)
 
 
 def _money(value: Decimal) -> str:

@@ -51,10 +51,9 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
     transaction_type: str | None = None
 
     def get_queryset(self) -> QuerySet[Transaction]:
-        queryset = selectors.transactions_for(user=self.request.user)
-        if self.transaction_type is not None:
-            queryset = queryset.filter(type=self.transaction_type)
-        return queryset
+        return selectors.transactions_for(
+            user=self.request.user, transaction_type=self.transaction_type
+        )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A page of plain column values, serialised without model instances (see
