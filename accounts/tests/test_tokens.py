@@ -237,6 +237,41 @@ class TestForgedAndMisusedTokens:
         assert refresh(str(tokens)) == 401
 
 
+class TestUserLookup:
+    """Authentication reads the token's user with a statement compiled once
+    (`accounts.selectors.user_by_id`); the answers are simplejwt's."""
+
+    def answer(self, access) -> tuple[int, object]:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        response = client.get(ME)
+        return response.status_code, response.json()
+
+    def test_each_token_reads_its_own_user(self, user, other_user):
+        for owner in (user, other_user):
+            status, body = self.answer(RefreshToken.for_user(owner).access_token)
+            assert (status, body["email"]) == (200, owner.email)
+
+    def test_an_integer_claim_is_read_by_simplejwt_with_the_same_answer(self, user):
+        access = RefreshToken.for_user(user).access_token
+        assert access["user_id"] == str(user.pk)  # what simplejwt writes
+        access["user_id"] = user.pk
+        status, body = self.answer(access)
+        assert (status, body["email"]) == (200, user.email)
+
+    def test_an_inactive_user_is_401(self, user):
+        access = RefreshToken.for_user(user).access_token
+        User.objects.filter(pk=user.pk).update(is_active=False)  # no other change
+        status, body = self.answer(access)
+        assert (status, body["code"]) == (401, "user_inactive")
+
+    def test_a_missing_user_is_401(self, user):
+        access = RefreshToken.for_user(user).access_token
+        access["user_id"] = str(User.objects.order_by("-pk").first().pk + 1)
+        status, body = self.answer(access)
+        assert (status, body["code"]) == (401, "user_not_found")
+
+
 class TestVerifiedTokens:
     def test_a_token_is_verified_once_and_its_expiry_checked_at_every_use(self, user, monkeypatch):
         decodes = []

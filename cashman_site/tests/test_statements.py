@@ -1,0 +1,117 @@
+"""Statements compiled once: the queryset's own SQL, its rows as the ORM gives them, and only
+for the id they are run with."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from accounts.selectors import user_by_id
+from accounts.tests.factories import UserFactory
+from cashman_site.statements import PLACEHOLDER, ModelStatement, Statement
+from ledger.choices import TransactionType
+from ledger.selectors import TRANSACTION_VALUES, transactions_for
+from ledger.tests.factories import CategoryFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rows_for(owner) -> QuerySet:
+    return transactions_for(user=owner).order_by("-date", "-id").values(*TRANSACTION_VALUES)
+
+
+def page(rows: QuerySet) -> list:
+    return list(rows[1:3])
+
+
+def sent(run) -> tuple[list[str], object]:
+    with CaptureQueriesContext(connection) as queries:
+        result = run()
+    return [query["sql"] for query in queries.captured_queries], result
+
+
+@pytest.fixture
+def owners():
+    first, second = UserFactory(), UserFactory()
+    food = CategoryFactory(owner=first, name="Food")
+    for day, amount in enumerate(["0.01", "12.50", "9999999999.99", "3"], start=1):
+        TransactionFactory(
+            owner=first, amount=Decimal(amount), date=datetime.date(2026, 1, day), category=food
+        )
+    TransactionFactory(owner=first, type=TransactionType.INCOME, amount=Decimal("7.77"))
+    TransactionFactory(owner=second, description="not yours")
+    return first, second
+
+
+class TestStatement:
+    def test_it_sends_the_querysets_own_sql_and_gives_its_rows(self, owners):
+        first, _ = owners
+        statement = Statement(rows_for(PLACEHOLDER), page, columns=rows_for(PLACEHOLDER))
+        orm_sql, expected = sent(lambda: page(rows_for(first)))
+        our_sql, rows = sent(lambda: statement.rows(first.pk))
+        assert our_sql == orm_sql
+        assert [dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in rows] == expected
+        # Converted as the ORM converts them, on every database.
+        assert {type(rows[0][TRANSACTION_VALUES.index(name)]) for name in ("amount", "date")} == {
+            Decimal,
+            datetime.date,
+        }
+
+    def test_each_id_gets_only_its_own_rows(self, owners):
+        first, second = owners
+        statement = Statement(rows_for(PLACEHOLDER), list, columns=rows_for(PLACEHOLDER))
+        assert len(statement.rows(first.pk)) == 5
+        assert [row[2] for row in statement.rows(second.pk)] == ["not yours"]
+        assert statement.rows(second.pk + 1000) == []
+
+    def test_a_count(self, owners):
+        first, second = owners
+        statement = Statement(rows_for(PLACEHOLDER), QuerySet.count)
+        assert statement.rows(first.pk) == [(5,)]
+        assert statement.rows(second.pk) == [(1,)]
+        assert sent(lambda: statement.rows(first.pk))[0] == sent(rows_for(first).count)[0]
+
+    def test_preparing_sends_nothing_to_the_database(self):
+        sql, _ = sent(lambda: Statement(rows_for(PLACEHOLDER), QuerySet.count))
+        assert sql == []
+
+    @pytest.mark.parametrize(
+        "queryset",
+        [
+            lambda: rows_for(UserFactory()),  # no placeholder: nothing would vary
+            lambda: rows_for(PLACEHOLDER).filter(category__owner=PLACEHOLDER),  # two
+        ],
+        ids=["none", "two"],
+    )
+    def test_it_needs_exactly_one_placeholder(self, queryset):
+        with pytest.raises(ValueError, match="one placeholder"):
+            Statement(queryset(), list)
+
+    def test_a_queryset_that_sends_nothing_is_refused(self):
+        with pytest.raises(ValueError, match="sent no statement"):
+            Statement(rows_for(PLACEHOLDER), lambda rows: list(rows[0:0]))
+
+
+class TestUserById:
+    def test_it_gives_what_get_gives_with_the_same_sql(self, owners):
+        first, _ = owners
+        orm_sql, expected = sent(lambda: User.objects.get(pk=first.pk))
+        our_sql, user = sent(lambda: user_by_id(user_id=first.pk))
+        assert our_sql == orm_sql
+        assert isinstance(user, User)
+        fields = [field.attname for field in User._meta.concrete_fields]
+        assert [getattr(user, name) for name in fields] == [
+            getattr(expected, name) for name in fields
+        ]
+        assert (user._state.db, user._state.adding) == ("default", False)
+
+    def test_an_unknown_id_is_none(self, owners):
+        assert user_by_id(user_id=max(user.pk for user in owners) + 1) is None
+
+    def test_a_model_statement_must_select_every_column(self):
+        with pytest.raises(ValueError, match="every column"):
+            ModelStatement(User.objects.filter(pk=PLACEHOLDER).only("email"), QuerySet.get)
