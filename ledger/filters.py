@@ -177,11 +177,14 @@ class FilterBackend(DjangoFilterBackend):
     TransactionFilter is asked for those alone (`given_only`).
     """
 
+    @staticmethod
+    def filters_given(request, filterset_class) -> bool:
+        """Whether the request gives a parameter of any of the filterset's filters."""
+        return any(name in request.query_params for name in filterset_class.base_filters)
+
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is None or not any(
-            name in request.query_params for name in filterset_class.base_filters
-        ):
+        if filterset_class is None or not self.filters_given(request, filterset_class):
             return queryset
         kwargs = self.get_filterset_kwargs(request, queryset, view)
         if issubclass(filterset_class, TransactionFilter):

@@ -1,5 +1,7 @@
 """Every read of the ledger, already scoped to one user."""
 
+import functools
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -7,6 +9,7 @@ from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, 
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
+from cashman_site.statements import PLACEHOLDER, Statement
 from ledger.choices import TransactionType
 from ledger.models import Category, ImportJob, Transaction
 
@@ -46,6 +49,56 @@ def transactions_for(
     if transaction_type is not None:
         transactions = transactions.filter(type=transaction_type)
     return transactions
+
+
+class TransactionRows:
+    """One user's transactions as the list gives them, unfiltered: the rows of
+    `transactions_for(...).order_by(*ordering).values(*TRANSACTION_VALUES)`, counted and sliced
+    as a paginator does, through statements compiled once per shape (`cashman_site.statements`)
+    instead of a queryset built and compiled for every request. The SQL is the queryset's own.
+    """
+
+    ordered = True  # for Django's paginator, which warns about unordered lists
+
+    def __init__(
+        self, *, user: User, transaction_type: str | None, ordering: Sequence[str]
+    ) -> None:
+        self.user_id = user.pk
+        self.shape = (transaction_type, tuple(ordering))
+
+    def count(self) -> int:
+        return _count_statement(*self.shape).rows(self.user_id)[0][0]
+
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
+        if not isinstance(key, slice) or key.step is not None or key.stop is None:
+            raise TypeError("TransactionRows take a slice with a stop and no step.")
+        if key.stop <= (key.start or 0):
+            return []  # an empty page: the queryset would send nothing either
+        statement = _page_statement(*self.shape, key.start or 0, key.stop)
+        return [
+            dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in statement.rows(self.user_id)
+        ]
+
+
+def _listed(transaction_type: str | None, ordering: tuple[str, ...]) -> QuerySet[Transaction]:
+    return (
+        transactions_for(user=PLACEHOLDER, transaction_type=transaction_type)
+        .order_by(*ordering)
+        .values(*TRANSACTION_VALUES)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _count_statement(transaction_type: str | None, ordering: tuple[str, ...]) -> Statement:
+    return Statement(_listed(transaction_type, ordering), QuerySet.count)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(
+    transaction_type: str | None, ordering: tuple[str, ...], low: int, high: int
+) -> Statement:
+    rows = _listed(transaction_type, ordering)
+    return Statement(rows, lambda rows: list(rows[low:high]), columns=rows)
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:

@@ -57,8 +57,19 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A page of plain column values, serialised without model instances (see
-        `transaction_representation`); the same JSON as the serializer's."""
-        rows = self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
+        `transaction_representation`); the same JSON as the serializer's.
+
+        Without any filter the rows differ only by user and ordering: they come from statements
+        compiled once (`selectors.TransactionRows`), with the SQL the queryset would send."""
+        rows: Any
+        if FilterBackend.filters_given(request, self.filterset_class):
+            rows = self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
+        else:
+            rows = selectors.TransactionRows(
+                user=request.user,
+                transaction_type=self.transaction_type,
+                ordering=StableOrderingFilter().get_ordering(request, self.queryset, self),
+            )
         page = self.paginate_queryset(rows)
         zone = timezone.get_current_timezone()
         data = [transaction_representation(row, zone) for row in page]

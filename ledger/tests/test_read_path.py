@@ -27,12 +27,13 @@ from ledger.serializers import (
     TransactionSerializer,
     transaction_representation,
 )
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import CategoryFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
 TRANSACTIONS = reverse("api:transaction-list")
 EXPENSES = reverse("api:expense-list")
+INCOMES = reverse("api:income-list")
 SUMMARY = reverse("api:summary-list")
 MONTHLY = reverse("api:summary-monthly")
 BY_CATEGORY = reverse("api:summary-by-category")
@@ -114,6 +115,50 @@ class TestRepresentation:
         assert auth_client.get(reverse("api:transaction-detail", args=[created["id"]])).json() == (
             created
         )
+
+
+class TestUnfilteredList:
+    """Without filters the list reads through statements compiled once per shape
+    (`selectors.TransactionRows`); `amount_min=0` filters nothing but takes the queryset path,
+    and both must answer the same rows, counts and pages."""
+
+    @pytest.fixture
+    def mixed(self, user, other_user, make_tx):
+        food = CategoryFactory(owner=user, name="Food")
+        for i in range(9):  # 5 incomes and 4 expenses: two pages of 3 of each
+            make_tx(
+                type=TransactionType.INCOME if i % 2 == 0 else TransactionType.EXPENSE,
+                amount=Decimal(f"{(i * 37) % 11 + 1}.{i}5"),
+                date=datetime.date(2026, 1 + i % 3, 1),  # ties on the date: the id decides
+                category=food if i % 3 else None,
+            )
+        TransactionFactory(owner=other_user, description="not yours")
+
+    @pytest.mark.parametrize("url", [TRANSACTIONS, INCOMES, EXPENSES])
+    @pytest.mark.parametrize(
+        "ordering", [None, "amount", "-amount", "date,created_at", "-created_at", "bogus"]
+    )
+    @pytest.mark.parametrize("page", [1, 2, 9])
+    def test_it_answers_as_the_queryset_does(self, auth_client, mixed, url, ordering, page):
+        params = {"page_size": 3, "page": page, **({"ordering": ordering} if ordering else {})}
+        fast = auth_client.get(url, params)
+        orm = auth_client.get(url, {**params, "amount_min": "0"})
+        assert fast.status_code == orm.status_code
+        if page == 9:
+            assert fast.status_code == 404
+            return
+        assert fast.json()["count"] == orm.json()["count"] > 0
+        assert fast.json()["results"] == orm.json()["results"]
+        assert "not yours" not in str(fast.json())
+
+    def test_an_empty_ledger(self, auth_client, other_user, make_tx):
+        TransactionFactory(owner=other_user)
+        assert auth_client.get(TRANSACTIONS).json() == {
+            "count": 0,
+            "next": None,
+            "previous": None,
+            "results": [],
+        }
 
 
 class TestSummaryRepresentation:
