@@ -1,22 +1,28 @@
-"""Statements the ORM compiles once per process and runs again for another user.
+"""Statements the ORM compiles once per process and runs again with other parameters.
 
 Building a queryset and compiling it to SQL is the largest part of Cashman's own work on its
 busiest reads: a user lookup by id took about twice as long through `User.objects.get` as the
 same statement run directly and its row made into a `User`, and a page of the transaction list
-about twice as long as the same statement's rows. For a query whose SQL never changes but for one
-parameter (the user's id), `Statement` keeps the SQL the ORM sends and runs it again with another
-value: the queryset is built for `PLACEHOLDER` in place of the id, run against a cursor that
-records its first statement instead of sending it, and the parameter that holds `PLACEHOLDER` is
-the one replaced. Its rows go through the ORM's own converters for their columns, so values
-come back as the ORM gives them on every database (dates, decimals and booleans from SQLite).
+about twice as long as the same statement's rows. So the SQL the ORM sends is kept and sent again:
 
-Only a statement with exactly one `PLACEHOLDER` parameter, and no trace of it in the SQL text, is
-kept; anything else is a programming error, raised when the statement is prepared.
+- `IdStatement`: for a query whose SQL never changes but for one parameter (the user's id). The
+  queryset is built with `PLACEHOLDER` in place of the id, and the parameter that holds it is the
+  one replaced. Only a statement with exactly one such parameter, and no trace of it in the SQL
+  text, is accepted; anything else is a programming error, raised when it is prepared.
+- `ShapedStatements`: for querysets built by the same code with other filter values. Each
+  request still builds its queryset, but compiles only its WHERE clause, whose parameters are
+  then those of the kept statement; a statement with parameters anywhere else is never kept.
+
+Either way the SQL comes from the ORM itself: the queryset is run against a cursor that records
+its first statement instead of sending it. Rows go through the ORM's own converters for their
+columns, so values come back as the ORM gives them on every database (dates, decimals and
+booleans from SQLite).
 """
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 
@@ -62,7 +68,7 @@ def first_statement(queryset: QuerySet, run: Callable[[QuerySet], Any]) -> tuple
 
 
 class Statement:
-    """The statement `run(queryset)` sends, for any value in place of `PLACEHOLDER`.
+    """The statement `run(queryset)` sends, kept to be sent again with other parameters.
 
     `columns` is the queryset whose select list the rows have (the same query, unsliced and
     uncounted, will do): its converters are applied to each row. None for a statement whose
@@ -78,10 +84,6 @@ class Statement:
     ) -> None:
         self.alias = queryset.db
         self.sql, self.params = first_statement(queryset, run)
-        slots = [i for i, p in enumerate(self.params) if type(p) is int and p == PLACEHOLDER]
-        if len(slots) != 1 or str(PLACEHOLDER) in self.sql:
-            raise ValueError(f"Expected one placeholder parameter in {self.sql!r}.")
-        self.slot = slots[0]
         self.compiler = None
         self.converters: dict = {}
         if columns is not None:
@@ -90,10 +92,8 @@ class Statement:
             fields = [col for col, _, _ in self.compiler.select[: self.compiler.col_count]]
             self.converters = self.compiler.get_converters(fields)
 
-    def rows(self, value: int) -> list[Sequence[Any]]:
-        """The statement's rows for `value`, converted as the ORM converts them."""
-        params = self.params.copy()
-        params[self.slot] = value
+    def execute(self, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """The statement's rows for these parameters, converted as the ORM converts them."""
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -101,21 +101,117 @@ class Statement:
             return list(self.compiler.apply_converters(rows, self.converters))  # type: ignore[union-attr]
         return rows
 
-    @property
-    def attnames(self) -> list[str]:
-        """The model attribute each column holds (a model queryset's select list)."""
-        return [col.target.attname for col, _, _ in self.compiler.select]  # type: ignore[union-attr]
+
+class IdStatement(Statement):
+    """A statement for any id in place of `PLACEHOLDER`, the one parameter that varies."""
+
+    def __init__(
+        self,
+        queryset: QuerySet,
+        run: Callable[[QuerySet], Any],
+        *,
+        columns: QuerySet | None = None,
+    ) -> None:
+        super().__init__(queryset, run, columns=columns)
+        slots = [i for i, p in enumerate(self.params) if type(p) is int and p == PLACEHOLDER]
+        if len(slots) != 1 or str(PLACEHOLDER) in self.sql:
+            raise ValueError(f"Expected one placeholder parameter in {self.sql!r}.")
+        self.slot = slots[0]
+
+    def rows(self, value: int) -> list[Sequence[Any]]:
+        params = self.params.copy()
+        params[self.slot] = value
+        return self.execute(params)
 
 
-class ModelStatement(Statement):
-    """A statement selecting one model's rows, answering model instances."""
+class ModelStatement(IdStatement):
+    """A statement selecting one model's rows by id, answering model instances."""
 
     def __init__(self, queryset: QuerySet, run: Callable[[QuerySet], Any]) -> None:
         super().__init__(queryset, run, columns=queryset)
         self.model = queryset.model
-        self.names = self.attnames
+        self.names = [col.target.attname for col, _, _ in self.compiler.select]  # type: ignore[union-attr]
         if len(self.names) != len(self.model._meta.concrete_fields):
             raise ValueError(f"{self.model.__name__}: a statement must select every column.")
 
     def instances(self, value: int) -> list[Model]:
         return [self.model.from_db(self.alias, self.names, row) for row in self.rows(value)]
+
+
+def where_clause(queryset: QuerySet) -> tuple[str, list[Any]] | None:
+    """The SQL and parameters of the queryset's WHERE clause alone: far less to compile than
+    the whole statement. None when the ORM would send no WHERE or no statement at all."""
+    try:
+        sql, params = queryset.query.get_compiler(queryset.db).compile(queryset.query.where)
+    except (EmptyResultSet, FullResultSet):
+        return None
+    return sql, list(params)
+
+
+def _shape(queryset: QuerySet, where_sql: str) -> str:
+    """What a statement's SQL text depends on, for querysets built by the same code: the WHERE
+    clause's SQL, and every part of the query outside it."""
+    query = queryset.query
+    joins = [
+        (alias, join.table_name, getattr(join, "join_type", None))
+        for alias, join in query.alias_map.items()
+    ]
+    return repr(
+        (
+            query.model,
+            where_sql,
+            joins,
+            query.values_select,
+            list(query.annotation_select),
+            list(query.extra_select),
+            query.select_related,
+            query.order_by,
+            query.default_ordering,
+            query.standard_ordering,
+            query.distinct,
+            query.distinct_fields,
+            query.group_by,
+            query.combinator,
+            query.low_mark,
+            query.high_mark,
+        )
+    )
+
+
+class ShapedStatements:
+    """Statements for querysets that differ only in their WHERE clause's parameters (the same
+    filters, with other values): found by the queryset's shape and the kind of statement (its
+    count, a slice of rows...), made from the first queryset of that shape, and run with the
+    parameters of each queryset's own WHERE clause, compiled alone.
+
+    A statement any of whose parameters lies outside the WHERE clause is never kept: `statement`
+    answers None, and the caller runs the queryset itself. At most `size` statements are kept;
+    beyond that the cache starts again (shapes are few: they are the filters given, not their
+    values).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: dict[tuple[Any, str], Statement | None] = {}
+
+    def statement(
+        self,
+        queryset: QuerySet,
+        where: tuple[str, list[Any]],
+        kind: Any,
+        run: Callable[[QuerySet], Any],
+        *,
+        columns: QuerySet | None = None,
+    ) -> Statement | None:
+        key = (kind, _shape(queryset, where[0]))
+        try:
+            return self.entries[key]
+        except KeyError:
+            pass
+        found: Statement | None = Statement(queryset, run, columns=columns)
+        if found.params != where[1]:  # type: ignore[union-attr]
+            found = None
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[key] = found
+        return found

@@ -9,7 +9,13 @@ from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, 
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
-from cashman_site.statements import PLACEHOLDER, Statement
+from cashman_site.statements import (
+    PLACEHOLDER,
+    IdStatement,
+    ShapedStatements,
+    Statement,
+    where_clause,
+)
 from ledger.choices import TransactionType
 from ledger.models import Category, ImportJob, Transaction
 
@@ -51,14 +57,36 @@ def transactions_for(
     return transactions
 
 
-class TransactionRows:
-    """One user's transactions as the list gives them, unfiltered: the rows of
-    `transactions_for(...).order_by(*ordering).values(*TRANSACTION_VALUES)`, counted and sliced
-    as a paginator does, through statements compiled once per shape (`cashman_site.statements`)
-    instead of a queryset built and compiled for every request. The SQL is the queryset's own.
-    """
+class _ListedRows:
+    """A transaction list's rows as a paginator takes them: `count()`, and slices of the dicts
+    `values(*TRANSACTION_VALUES)` gives."""
 
     ordered = True  # for Django's paginator, which warns about unordered lists
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def _page(self, low: int, high: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
+        if not isinstance(key, slice) or key.step is not None or key.stop is None:
+            raise TypeError("A list's rows take a slice with a stop and no step.")
+        if key.stop <= (key.start or 0):
+            return []  # an empty page: the queryset would send nothing either
+        return self._page(key.start or 0, key.stop)
+
+
+def _dicts(rows: list[Sequence[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in rows]
+
+
+class TransactionRows(_ListedRows):
+    """One user's transactions as the list gives them, unfiltered: the rows of
+    `transactions_for(...).order_by(*ordering).values(*TRANSACTION_VALUES)`, through statements
+    compiled once per type and ordering (`cashman_site.statements`) instead of a queryset built
+    and compiled for every request. The SQL is the queryset's own.
+    """
 
     def __init__(
         self, *, user: User, transaction_type: str | None, ordering: Sequence[str]
@@ -69,15 +97,42 @@ class TransactionRows:
     def count(self) -> int:
         return _count_statement(*self.shape).rows(self.user_id)[0][0]
 
-    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
-        if not isinstance(key, slice) or key.step is not None or key.stop is None:
-            raise TypeError("TransactionRows take a slice with a stop and no step.")
-        if key.stop <= (key.start or 0):
-            return []  # an empty page: the queryset would send nothing either
-        statement = _page_statement(*self.shape, key.start or 0, key.stop)
-        return [
-            dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in statement.rows(self.user_id)
-        ]
+    def _page(self, low: int, high: int) -> list[dict[str, Any]]:
+        return _dicts(_page_statement(*self.shape, low, high).rows(self.user_id))
+
+
+#: Statements of filtered lists, by the filters given (not their values) and the ordering.
+_FILTERED = ShapedStatements(size=512)
+
+
+class FilteredTransactionRows(_ListedRows):
+    """A filtered list's rows: the `values(*TRANSACTION_VALUES)` queryset its filters built, of
+    which only the WHERE clause is compiled for each request. The count and page statements are
+    made from the first queryset with the same filters and ordering, and run with this one's
+    parameters (`cashman_site.statements.ShapedStatements`); the SQL is the queryset's own."""
+
+    def __init__(self, rows: QuerySet[Transaction, dict[str, Any]]) -> None:
+        self.queryset = rows
+        self.where = where_clause(rows)
+
+    def _statement(self, kind: Any, run: Any, columns: QuerySet | None) -> Statement | None:
+        if self.where is None:
+            return None
+        return _FILTERED.statement(self.queryset, self.where, kind, run, columns=columns)
+
+    def count(self) -> int:
+        statement = self._statement("count", QuerySet.count, None)
+        if statement is None:
+            return self.queryset.count()
+        return statement.execute(self.where[1])[0][0]  # type: ignore[index]
+
+    def _page(self, low: int, high: int) -> list[dict[str, Any]]:
+        statement = self._statement(
+            ("page", low, high), lambda rows: list(rows[low:high]), self.queryset
+        )
+        if statement is None:
+            return list(self.queryset[low:high])
+        return _dicts(statement.execute(self.where[1]))  # type: ignore[index]
 
 
 def _listed(transaction_type: str | None, ordering: tuple[str, ...]) -> QuerySet[Transaction]:
@@ -89,16 +144,16 @@ def _listed(transaction_type: str | None, ordering: tuple[str, ...]) -> QuerySet
 
 
 @functools.lru_cache(maxsize=64)
-def _count_statement(transaction_type: str | None, ordering: tuple[str, ...]) -> Statement:
-    return Statement(_listed(transaction_type, ordering), QuerySet.count)
+def _count_statement(transaction_type: str | None, ordering: tuple[str, ...]) -> IdStatement:
+    return IdStatement(_listed(transaction_type, ordering), QuerySet.count)
 
 
 @functools.lru_cache(maxsize=256)
 def _page_statement(
     transaction_type: str | None, ordering: tuple[str, ...], low: int, high: int
-) -> Statement:
+) -> IdStatement:
     rows = _listed(transaction_type, ordering)
-    return Statement(rows, lambda rows: list(rows[low:high]), columns=rows)
+    return IdStatement(rows, lambda rows: list(rows[low:high]), columns=rows)
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:

@@ -59,11 +59,15 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         """A page of plain column values, serialised without model instances (see
         `transaction_representation`); the same JSON as the serializer's.
 
-        Without any filter the rows differ only by user and ordering: they come from statements
-        compiled once (`selectors.TransactionRows`), with the SQL the queryset would send."""
+        The rows come from statements compiled once, with the SQL the queryset would send:
+        without any filter they differ only by user, type and ordering, and the queryset is not
+        even built (`selectors.TransactionRows`); with filters, only its WHERE clause is compiled
+        (`selectors.FilteredTransactionRows`)."""
         rows: Any
         if FilterBackend.filters_given(request, self.filterset_class):
-            rows = self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
+            rows = selectors.FilteredTransactionRows(
+                self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
+            )
         else:
             rows = selectors.TransactionRows(
                 user=request.user,

@@ -6,13 +6,19 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet, Value
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.selectors import user_by_id
 from accounts.tests.factories import UserFactory
-from cashman_site.statements import PLACEHOLDER, ModelStatement, Statement
+from cashman_site.statements import (
+    PLACEHOLDER,
+    IdStatement,
+    ModelStatement,
+    ShapedStatements,
+    where_clause,
+)
 from ledger.choices import TransactionType
 from ledger.selectors import TRANSACTION_VALUES, transactions_for
 from ledger.tests.factories import CategoryFactory, TransactionFactory
@@ -50,7 +56,7 @@ def owners():
 class TestStatement:
     def test_it_sends_the_querysets_own_sql_and_gives_its_rows(self, owners):
         first, _ = owners
-        statement = Statement(rows_for(PLACEHOLDER), page, columns=rows_for(PLACEHOLDER))
+        statement = IdStatement(rows_for(PLACEHOLDER), page, columns=rows_for(PLACEHOLDER))
         orm_sql, expected = sent(lambda: page(rows_for(first)))
         our_sql, rows = sent(lambda: statement.rows(first.pk))
         assert our_sql == orm_sql
@@ -63,20 +69,20 @@ class TestStatement:
 
     def test_each_id_gets_only_its_own_rows(self, owners):
         first, second = owners
-        statement = Statement(rows_for(PLACEHOLDER), list, columns=rows_for(PLACEHOLDER))
+        statement = IdStatement(rows_for(PLACEHOLDER), list, columns=rows_for(PLACEHOLDER))
         assert len(statement.rows(first.pk)) == 5
         assert [row[2] for row in statement.rows(second.pk)] == ["not yours"]
         assert statement.rows(second.pk + 1000) == []
 
     def test_a_count(self, owners):
         first, second = owners
-        statement = Statement(rows_for(PLACEHOLDER), QuerySet.count)
+        statement = IdStatement(rows_for(PLACEHOLDER), QuerySet.count)
         assert statement.rows(first.pk) == [(5,)]
         assert statement.rows(second.pk) == [(1,)]
         assert sent(lambda: statement.rows(first.pk))[0] == sent(rows_for(first).count)[0]
 
     def test_preparing_sends_nothing_to_the_database(self):
-        sql, _ = sent(lambda: Statement(rows_for(PLACEHOLDER), QuerySet.count))
+        sql, _ = sent(lambda: IdStatement(rows_for(PLACEHOLDER), QuerySet.count))
         assert sql == []
 
     @pytest.mark.parametrize(
@@ -89,11 +95,11 @@ class TestStatement:
     )
     def test_it_needs_exactly_one_placeholder(self, queryset):
         with pytest.raises(ValueError, match="one placeholder"):
-            Statement(queryset(), list)
+            IdStatement(queryset(), list)
 
     def test_a_queryset_that_sends_nothing_is_refused(self):
         with pytest.raises(ValueError, match="sent no statement"):
-            Statement(rows_for(PLACEHOLDER), lambda rows: list(rows[0:0]))
+            IdStatement(rows_for(PLACEHOLDER), lambda rows: list(rows[0:0]))
 
 
 class TestUserById:
@@ -115,3 +121,36 @@ class TestUserById:
     def test_a_model_statement_must_select_every_column(self):
         with pytest.raises(ValueError, match="every column"):
             ModelStatement(User.objects.filter(pk=PLACEHOLDER).only("email"), QuerySet.get)
+
+
+class TestShapedStatements:
+    def statement(self, statements, rows):
+        return statements.statement(rows, where_clause(rows), "page", list, columns=rows)
+
+    def test_the_same_filters_with_other_values_share_a_statement(self, owners):
+        first, second = owners
+        statements = ShapedStatements(size=8)
+        paris = rows_for(first).filter(description__icontains="transaction")
+        lyon = rows_for(second).filter(description__icontains="yours")
+        statement = self.statement(statements, paris)
+        assert self.statement(statements, lyon) is statement
+        for rows in (paris, lyon):
+            answer = statement.execute(where_clause(rows)[1])
+            assert [dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in answer] == list(rows)
+        assert self.statement(statements, paris.filter(amount__gt=0)) is not statement
+
+    def test_parameters_outside_the_where_clause_are_never_kept(self, owners):
+        statements = ShapedStatements(size=8)
+        rows = rows_for(owners[0]).annotate(five=Value(5, output_field=IntegerField()))
+        where = where_clause(rows)
+        assert statements.statement(rows, where, "page", list) is None  # SELECT %s AS "five"
+
+    def test_a_where_clause_that_matches_nothing_is_none(self, owners):
+        assert where_clause(rows_for(owners[0]).filter(id__in=[])) is None
+
+    def test_it_keeps_at_most_its_size(self, owners):
+        statements = ShapedStatements(size=2)
+        for field in ("description", "type", "date"):
+            rows = rows_for(owners[0]).filter(**{field: "x" if field != "date" else "2026-01-01"})
+            self.statement(statements, rows)
+        assert len(statements.entries) == 1
