@@ -181,11 +181,12 @@ def _shape(queryset: QuerySet, where_sql: str) -> str:
 class ShapedStatements:
     """Statements for querysets that differ only in their WHERE clause's parameters (the same
     filters, with other values): found by the queryset's shape and the kind of statement (its
-    count, a slice of rows...), made from the first queryset of that shape, and run with the
-    parameters of each queryset's own WHERE clause, compiled alone.
+    count, a slice of rows...), made once by `make` (from the first queryset of that shape, or
+    one the caller derives from it in a way the kind names), and run with the parameters of each
+    queryset's own WHERE clause, compiled alone.
 
-    A statement any of whose parameters lies outside the WHERE clause is never kept: `statement`
-    answers None, and the caller runs the queryset itself. At most `size` statements are kept;
+    A statement whose parameters are not exactly the WHERE clause's is never kept: `statement`
+    answers None, and the caller runs its queryset itself. At most `size` statements are kept;
     beyond that the cache starts again (shapes are few: they are the filters given, not their
     values).
     """
@@ -199,16 +200,14 @@ class ShapedStatements:
         queryset: QuerySet,
         where: tuple[str, list[Any]],
         kind: Any,
-        run: Callable[[QuerySet], Any],
-        *,
-        columns: QuerySet | None = None,
+        make: Callable[[], Statement],
     ) -> Statement | None:
         key = (kind, _shape(queryset, where[0]))
         try:
             return self.entries[key]
         except KeyError:
             pass
-        found: Statement | None = Statement(queryset, run, columns=columns)
+        found: Statement | None = make()
         if found.params != where[1]:  # type: ignore[union-attr]
             found = None
         if len(self.entries) >= self.size:

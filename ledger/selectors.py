@@ -101,35 +101,45 @@ class TransactionRows(_ListedRows):
         return _dicts(_page_statement(*self.shape, low, high).rows(self.user_id))
 
 
-#: Statements of filtered lists, by the filters given (not their values) and the ordering.
+#: Statements of filtered lists' values() querysets, by the filters given (not their values),
+#: the ordering and the statement (the count, or a slice).
 _FILTERED = ShapedStatements(size=512)
 
 
 class FilteredTransactionRows(_ListedRows):
-    """A filtered list's rows: the `values(*TRANSACTION_VALUES)` queryset its filters built, of
-    which only the WHERE clause is compiled for each request. The count and page statements are
-    made from the first queryset with the same filters and ordering, and run with this one's
-    parameters (`cashman_site.statements.ShapedStatements`); the SQL is the queryset's own."""
+    """A filtered list's rows: those of `transactions` (filtered and ordered) as
+    `values(*TRANSACTION_VALUES)` gives them. For each request only the WHERE clause is
+    compiled; the count and page statements are made from the first queryset with the same
+    filters and ordering, and run with this one's parameters
+    (`cashman_site.statements.ShapedStatements`). The SQL is the values() queryset's own, which
+    is built only when a statement is made, or when none can be kept."""
 
-    def __init__(self, rows: QuerySet[Transaction, dict[str, Any]]) -> None:
-        self.queryset = rows
-        self.where = where_clause(rows)
+    def __init__(self, transactions: QuerySet[Transaction]) -> None:
+        self.transactions = transactions
+        self.where = where_clause(transactions)
 
-    def _statement(self, kind: Any, run: Any, columns: QuerySet | None) -> Statement | None:
+    @functools.cached_property
+    def queryset(self) -> QuerySet[Transaction, dict[str, Any]]:
+        return self.transactions.values(*TRANSACTION_VALUES)
+
+    def _statement(self, kind: Any, run: Any, *, converted: bool) -> Statement | None:
         if self.where is None:
             return None
-        return _FILTERED.statement(self.queryset, self.where, kind, run, columns=columns)
+
+        def make() -> Statement:
+            return Statement(self.queryset, run, columns=self.queryset if converted else None)
+
+        return _FILTERED.statement(self.transactions, self.where, kind, make)
 
     def count(self) -> int:
-        statement = self._statement("count", QuerySet.count, None)
+        statement = self._statement("count", QuerySet.count, converted=False)
         if statement is None:
             return self.queryset.count()
         return statement.execute(self.where[1])[0][0]  # type: ignore[index]
 
     def _page(self, low: int, high: int) -> list[dict[str, Any]]:
-        statement = self._statement(
-            ("page", low, high), lambda rows: list(rows[low:high]), self.queryset
-        )
+        run = lambda rows: list(rows[low:high])  # noqa: E731
+        statement = self._statement(("page", low, high), run, converted=True)
         if statement is None:
             return list(self.queryset[low:high])
         return _dicts(statement.execute(self.where[1]))  # type: ignore[index]

@@ -15,7 +15,6 @@ from ledger.choices import TransactionType
 from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
 from ledger.models import Category, Transaction
 from ledger.serializers import (
-    TRANSACTION_VALUES,
     CategorySerializer,
     CategorySummarySerializer,
     MonthlySummarySerializer,
@@ -65,9 +64,7 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         (`selectors.FilteredTransactionRows`)."""
         rows: Any
         if FilterBackend.filters_given(request, self.filterset_class):
-            rows = selectors.FilteredTransactionRows(
-                self.filter_queryset(self.get_queryset()).values(*TRANSACTION_VALUES)
-            )
+            rows = selectors.FilteredTransactionRows(self.filter_queryset(self.get_queryset()))
         else:
             rows = selectors.TransactionRows(
                 user=request.user,

@@ -17,6 +17,7 @@ from cashman_site.statements import (
     IdStatement,
     ModelStatement,
     ShapedStatements,
+    Statement,
     where_clause,
 )
 from ledger.choices import TransactionType
@@ -125,7 +126,8 @@ class TestUserById:
 
 class TestShapedStatements:
     def statement(self, statements, rows):
-        return statements.statement(rows, where_clause(rows), "page", list, columns=rows)
+        make = lambda: Statement(rows, list, columns=rows)  # noqa: E731
+        return statements.statement(rows, where_clause(rows), "page", make)
 
     def test_the_same_filters_with_other_values_share_a_statement(self, owners):
         first, second = owners
@@ -143,7 +145,8 @@ class TestShapedStatements:
         statements = ShapedStatements(size=8)
         rows = rows_for(owners[0]).annotate(five=Value(5, output_field=IntegerField()))
         where = where_clause(rows)
-        assert statements.statement(rows, where, "page", list) is None  # SELECT %s AS "five"
+        # SELECT %s AS "five": a parameter before the WHERE clause's
+        assert statements.statement(rows, where, "page", lambda: Statement(rows, list)) is None
 
     def test_a_where_clause_that_matches_nothing_is_none(self, owners):
         assert where_clause(rows_for(owners[0]).filter(id__in=[])) is None
