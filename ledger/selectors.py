@@ -192,37 +192,89 @@ def _to_money(row: Any) -> dict[str, Any]:
     }
 
 
-def summary_total(*, transactions: QuerySet[Transaction]) -> dict[str, Any]:
-    return _to_money(transactions.select_related(None).order_by().aggregate(**_totals()))
+def _ungrouped(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    return transactions.select_related(None).order_by()
 
 
-def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
-    """One row per calendar month that has transactions, newest first."""
-    rows = (
-        transactions.select_related(None)
-        .order_by()
+def _monthly(transactions: QuerySet[Transaction]) -> QuerySet[Any, Any]:
+    return (
+        _ungrouped(transactions)
         .annotate(month_start=TruncMonth("date"))
         .values("month_start")
         .annotate(**_totals())
         .order_by("-month_start")
     )
+
+
+def _month_row(row: dict[str, Any]) -> dict[str, Any]:
     # "YYYY-MM": isoformat() is C and pads the year; strftime took more than the row's totals.
-    return [{"month": row["month_start"].isoformat()[:7], **_to_money(row)} for row in rows]
+    return {"month": row["month_start"].isoformat()[:7], **_to_money(row)}
 
 
-def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
-    """One row per category used in the set, and one (category null) for uncategorised rows."""
-    rows = (
-        transactions.select_related(None)
-        .order_by()
+def _by_category(transactions: QuerySet[Transaction]) -> QuerySet[Any, Any]:
+    return (
+        _ungrouped(transactions)
         .values("category", "category__name")
         .annotate(**_totals())
         .order_by(F("category__name").asc(nulls_last=True), "category")
     )
-    return [
-        {"category": row["category"], "category_name": row["category__name"], **_to_money(row)}
-        for row in rows
-    ]
+
+
+def _category_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"category": row["category"], "category_name": row["category__name"], **_to_money(row)}
+
+
+def summary_total(*, transactions: QuerySet[Transaction]) -> dict[str, Any]:
+    return _to_money(_ungrouped(transactions).aggregate(**_totals()))
+
+
+def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per calendar month that has transactions, newest first."""
+    return [_month_row(row) for row in _monthly(transactions)]
+
+
+def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per category used in the set, and one (category null) for uncategorised rows."""
+    return [_category_row(row) for row in _by_category(transactions)]
+
+
+# The same summaries of all of a user's transactions, through statements compiled once
+# (`IdStatement`): building the summaries' querysets (the month, four conditional sums) took
+# more than twice as long as running their statements.
+
+
+@functools.cache
+def _summary_statement(summary: str) -> tuple[IdStatement, tuple[str, ...]]:
+    """The statement of a summary of all of one user's transactions, and its columns' names."""
+    transactions = transactions_for(user=PLACEHOLDER)
+    if summary == "total":
+        totals = _totals()
+        ungrouped = _ungrouped(transactions)
+        return IdStatement(ungrouped, lambda rows: rows.aggregate(**totals)), tuple(totals)
+    rows = {"monthly": _monthly, "by-category": _by_category}[summary](transactions)
+    query = rows.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    return IdStatement(rows, list, columns=rows), names
+
+
+def _summary_rows(summary: str, user: User) -> list[dict[str, Any]]:
+    statement, names = _summary_statement(summary)
+    return [dict(zip(names, row, strict=True)) for row in statement.rows(user.pk)]
+
+
+def summary_total_of(*, user: User) -> dict[str, Any]:
+    """`summary_total` of all the user's transactions."""
+    return _to_money(_summary_rows("total", user)[0])
+
+
+def summary_monthly_of(*, user: User) -> list[dict[str, Any]]:
+    """`summary_monthly` of all the user's transactions."""
+    return [_month_row(row) for row in _summary_rows("monthly", user)]
+
+
+def summary_by_category_of(*, user: User) -> list[dict[str, Any]]:
+    """`summary_by_category` of all the user's transactions."""
+    return [_category_row(row) for row in _summary_rows("by-category", user)]
 
 
 HISTORY_FIELDS = ("type", "description", "amount", "date", "category_id", "version")

@@ -191,12 +191,24 @@ class SummaryViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Transaction]:
         return selectors.transactions_for(user=self.request.user)
 
-    def summarise(self, name: str, compute: Callable[[QuerySet[Transaction]], Any]) -> Response:
+    def summarise(
+        self,
+        name: str,
+        of_transactions: Callable[..., Any],
+        of_user: Callable[..., Any],
+    ) -> Response:
         """The serialised summary, cached per user and filters until that user's next write:
-        a repeated summary is answered without touching the transactions table."""
+        a repeated summary is answered without touching the transactions table.
+
+        `of_transactions(transactions=...)` summarises the filtered transactions; without any
+        filter, `of_user(user=...)` summarises all of the user's through a statement compiled
+        once."""
 
         def serialised() -> Any:
-            rows = compute(self.filter_queryset(self.get_queryset()))
+            if FilterBackend.filters_given(self.request, self.filterset_class):
+                rows = of_transactions(transactions=self.filter_queryset(self.get_queryset()))
+            else:
+                rows = of_user(user=self.request.user)
             names = field_names(self.get_serializer_class())
             if isinstance(rows, list):
                 return [summary_representation(row, names) for row in rows]
@@ -206,14 +218,14 @@ class SummaryViewSet(viewsets.GenericViewSet):
         return Response(cache.cached(self.request.user, f"{name}:{params}", serialised))
 
     def list(self, request: Request) -> Response:
-        return self.summarise("summary", lambda rows: selectors.summary_total(transactions=rows))
+        return self.summarise("summary", selectors.summary_total, selectors.summary_total_of)
 
     @extend_schema(responses=MonthlySummarySerializer(many=True))
     @action(detail=False, serializer_class=MonthlySummarySerializer)
     def monthly(self, request: Request) -> Response:
         """One row per month (`YYYY-MM`), newest first."""
         return self.summarise(
-            "summary-monthly", lambda rows: selectors.summary_monthly(transactions=rows)
+            "summary-monthly", selectors.summary_monthly, selectors.summary_monthly_of
         )
 
     @extend_schema(responses=CategorySummarySerializer(many=True))
@@ -221,5 +233,5 @@ class SummaryViewSet(viewsets.GenericViewSet):
     def by_category(self, request: Request) -> Response:
         """One row per category, and one with `category: null` for uncategorised rows."""
         return self.summarise(
-            "summary-by-category", lambda rows: selectors.summary_by_category(transactions=rows)
+            "summary-by-category", selectors.summary_by_category, selectors.summary_by_category_of
         )

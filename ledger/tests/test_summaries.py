@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
+from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.tests.factories import CategoryFactory, TransactionFactory
 
@@ -95,6 +97,25 @@ def test_by_category_has_one_row_per_category_and_one_for_none(auth_client, rand
     assert got == expected
     # Named categories in alphabetical order, the uncategorised row last.
     assert list(got) == sorted(expected, key=lambda key: (key[1] is None, key[1] or ""))
+
+
+@pytest.mark.parametrize(
+    ("of_transactions", "of_user"),
+    [
+        (selectors.summary_total, selectors.summary_total_of),
+        (selectors.summary_monthly, selectors.summary_monthly_of),
+        (selectors.summary_by_category, selectors.summary_by_category_of),
+    ],
+    ids=["total", "monthly", "by-category"],
+)
+def test_a_whole_ledgers_summary_by_statement_equals_the_querysets(
+    random_ledger, user, other_user, of_transactions, of_user
+):
+    # Unfiltered summaries run a statement compiled once, for any user: each gets their own.
+    for owner in (user, other_user, UserFactory()):
+        expected = of_transactions(transactions=selectors.transactions_for(user=owner))
+        assert of_user(user=owner) == expected
+        assert str(of_user(user=owner)) == str(expected)  # the same types: Decimal, int, str
 
 
 def test_an_empty_ledger_sums_to_zero(auth_client):
