@@ -1,0 +1,39 @@
+"""Every read of the ledger, already scoped to one user, by subject: `transactions` (transactions,
+categories, imports and the list's rows), `summaries` and `history`. Callers import this package
+(`from ledger import selectors`) and use the names below."""
+
+from ledger.selectors.history import transaction_history
+from ledger.selectors.summaries import (
+    Cents,
+    summary_by_category,
+    summary_by_category_of,
+    summary_monthly,
+    summary_monthly_of,
+    summary_total,
+    summary_total_of,
+)
+from ledger.selectors.transactions import (
+    TRANSACTION_VALUES,
+    FilteredTransactionRows,
+    TransactionRows,
+    categories_for,
+    import_jobs_for,
+    transactions_for,
+)
+
+__all__ = [
+    "TRANSACTION_VALUES",
+    "Cents",
+    "FilteredTransactionRows",
+    "TransactionRows",
+    "categories_for",
+    "import_jobs_for",
+    "summary_by_category",
+    "summary_by_category_of",
+    "summary_monthly",
+    "summary_monthly_of",
+    "summary_total",
+    "summary_total_of",
+    "transaction_history",
+    "transactions_for",
+]

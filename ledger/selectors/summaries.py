@@ -1,0 +1,135 @@
+"""The ledger's summaries: totals, by month and by category, of a set of transactions or of all of
+one user's."""
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+
+from accounts.models import User
+from cashman_site.statements import PLACEHOLDER, IdStatement
+from ledger.choices import TransactionType
+from ledger.models import Transaction
+from ledger.selectors.transactions import transactions_for
+
+MONEY_TOTALS = ("income", "expense", "balance")
+
+
+class Cents(Func):
+    """An amount as a whole number of cents.
+
+    Sums are taken over cents, as integers, so they are exact on every database: SQLite keeps
+    decimals as floating point and Django reads them back with 15 significant digits.
+    """
+
+    template = "CAST(ROUND(%(expressions)s * 100) AS BIGINT)"
+    output_field = BigIntegerField()
+
+
+def _totals() -> dict[str, Any]:
+    """Aggregates computed by the database: income, expense (negative), balance and count."""
+
+    def cents(condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(Cents("amount"), filter=condition), Value(0))
+
+    return {
+        "income": cents(Q(type=TransactionType.INCOME)),
+        "expense": cents(Q(type=TransactionType.EXPENSE)),
+        "balance": cents(),
+        "count": Count("id"),
+    }
+
+
+def _to_money(row: Any) -> dict[str, Any]:
+    """The totals of one aggregate row, cents turned back into Decimal amounts."""
+    return {
+        **{key: Decimal(row[key]).scaleb(-2) for key in MONEY_TOTALS},
+        "count": row["count"],
+    }
+
+
+def _ungrouped(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    return transactions.select_related(None).order_by()
+
+
+def _monthly(transactions: QuerySet[Transaction]) -> QuerySet[Any, Any]:
+    return (
+        _ungrouped(transactions)
+        .annotate(month_start=TruncMonth("date"))
+        .values("month_start")
+        .annotate(**_totals())
+        .order_by("-month_start")
+    )
+
+
+def _month_row(row: dict[str, Any]) -> dict[str, Any]:
+    # "YYYY-MM": isoformat() is C and pads the year; strftime took more than the row's totals.
+    return {"month": row["month_start"].isoformat()[:7], **_to_money(row)}
+
+
+def _by_category(transactions: QuerySet[Transaction]) -> QuerySet[Any, Any]:
+    return (
+        _ungrouped(transactions)
+        .values("category", "category__name")
+        .annotate(**_totals())
+        .order_by(F("category__name").asc(nulls_last=True), "category")
+    )
+
+
+def _category_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"category": row["category"], "category_name": row["category__name"], **_to_money(row)}
+
+
+def summary_total(*, transactions: QuerySet[Transaction]) -> dict[str, Any]:
+    return _to_money(_ungrouped(transactions).aggregate(**_totals()))
+
+
+def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per calendar month that has transactions, newest first."""
+    return [_month_row(row) for row in _monthly(transactions)]
+
+
+def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+    """One row per category used in the set, and one (category null) for uncategorised rows."""
+    return [_category_row(row) for row in _by_category(transactions)]
+
+
+# The same summaries of all of a user's transactions, through statements compiled once
+# (`IdStatement`): building the summaries' querysets (the month, four conditional sums) took
+# more than twice as long as running their statements.
+
+
+@functools.cache
+def _summary_statement(summary: str) -> tuple[IdStatement, tuple[str, ...]]:
+    """The statement of a summary of all of one user's transactions, and its columns' names."""
+    transactions = transactions_for(user=PLACEHOLDER)
+    if summary == "total":
+        totals = _totals()
+        ungrouped = _ungrouped(transactions)
+        return IdStatement(ungrouped, lambda rows: rows.aggregate(**totals)), tuple(totals)
+    rows = {"monthly": _monthly, "by-category": _by_category}[summary](transactions)
+    query = rows.query
+    names = (*query.extra_select, *query.values_select, *query.annotation_select)
+    return IdStatement(rows, list, columns=rows), names
+
+
+def _summary_rows(summary: str, user: User) -> list[dict[str, Any]]:
+    statement, names = _summary_statement(summary)
+    return [dict(zip(names, row, strict=True)) for row in statement.rows(user.pk)]
+
+
+def summary_total_of(*, user: User) -> dict[str, Any]:
+    """`summary_total` of all the user's transactions."""
+    return _to_money(_summary_rows("total", user)[0])
+
+
+def summary_monthly_of(*, user: User) -> list[dict[str, Any]]:
+    """`summary_monthly` of all the user's transactions."""
+    return [_month_row(row) for row in _summary_rows("monthly", user)]
+
+
+def summary_by_category_of(*, user: User) -> list[dict[str, Any]]:
+    """`summary_by_category` of all the user's transactions."""
+    return [_category_row(row) for row in _summary_rows("by-category", user)]
