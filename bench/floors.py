@@ -3,7 +3,7 @@ with JsonResponse. No DRF, no serializer, no JWT: the user is named by an `X-Ben
 which only the benchmark's URLconf accepts. Two kinds:
 
 - `orm` (`/bench/orm/<scenario>/`): the view a Django developer would write, building the same
-  queries with the ORM (the user lookup authentication does, the count, the page, the aggregate,
+  queries with the ORM (the user lookup authentication does, the page, the count, the aggregate,
   the insert, to which the model's signals add the history row and the raise of the user's ledger
   generation). The harness checks, before measuring, that each issues the very statements
   Cashman issued (`orm_statements_match`).
@@ -56,24 +56,26 @@ def replay(capture: sqlcapture.Capture, uid: int) -> dict:
     with connection.cursor() as cursor:
         for statement in capture.statements:
             params = sqlcapture.bind(statement.params, uid=uid, ref=out["id"], now=now)
-            sql = statement.sql
-            if out["count"] is not None and statement.is_page:
-                if out["count"] == 0:
-                    continue  # Django's paginator sends no query for an empty first page
-                # Django's paginator asks for no more rows than the count: LIMIT depends on it.
-                sql = sqlcapture.with_limit(sql, min(out["count"], PAGE_SIZE))
-            cursor.execute(sql, params)
+            if statement.is_count and len(out["rows"]) < PAGE_SIZE:
+                continue  # Cashman's paginator counts only after a full page
+            cursor.execute(statement.sql, params)
             if cursor.description is None:
                 continue
             rows = cursor.fetchall()
             if statement.returns_created_id:
                 out["id"] = rows[0][0]
-            elif statement.sql.startswith("SELECT COUNT(*)"):
+            elif statement.is_count:
                 out["count"] = rows[0][0]
             elif not statement.sql.startswith("INSERT"):
                 names = _names(cursor)
                 out["rows"] = [dict(zip(names, row, strict=True)) for row in rows]
+    if _is_list(capture) and out["count"] is None and len(out["rows"]) < PAGE_SIZE:
+        out["count"] = len(out["rows"])  # a short page is the last: its rows are the count
     return out
+
+
+def _is_list(capture: sqlcapture.Capture) -> bool:
+    return capture.method == "GET" and capture.path.startswith("/api/v1/transactions/")
 
 
 def _export(capture: sqlcapture.Capture, uid: int) -> Iterator[str]:
@@ -114,7 +116,7 @@ def floor(request: HttpRequest, scenario: str):
             result = replay(capture, uid)
         return JsonResponse({"id": result["id"]}, status=201)
     result = replay(capture, uid)
-    if capture.path.startswith("/api/v1/transactions/"):
+    if _is_list(capture):
         return JsonResponse({"count": result["count"], "results": result["rows"]})
     return JsonResponse(result["rows"], safe=False)
 
@@ -143,10 +145,11 @@ def _transactions(request: HttpRequest, user: User) -> QuerySet:
 
 def _orm_list(request: HttpRequest, uid: int, *, count: bool = True) -> HttpResponse:
     rows = _transactions(request, _user(uid))
+    page = list(rows[:PAGE_SIZE])
     if not count:  # Cashman has the count in its cache: the floor skips it
-        return _json({"count": None, "results": list(rows[:PAGE_SIZE])})
-    total = rows.count()
-    page = list(rows[: min(total, PAGE_SIZE)]) if total else []
+        return _json({"count": None, "results": page})
+    # As Cashman's paginator: the page first, and a count only when the page is full.
+    total = rows.count() if len(page) == PAGE_SIZE else len(page)
     return _json({"count": total, "results": page})
 
 

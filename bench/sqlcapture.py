@@ -8,7 +8,6 @@ id becomes `ref` (taken from the INSERT's RETURNING) and timestamps become `now`
 
 import datetime
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,12 +17,6 @@ from typing import Any
 
 UID_SENTINEL = 2_147_480_001  # stands for the user id in pgbench scripts
 REF_SENTINEL = 2_147_480_002  # stands for the created row's id
-_LIMIT = re.compile(r"LIMIT \d+$")
-
-
-def with_limit(sql: str, limit: int) -> str:
-    """The statement with its final LIMIT replaced."""
-    return _LIMIT.sub(f"LIMIT {limit}", sql)
 
 
 @dataclass
@@ -36,13 +29,9 @@ class Statement:
         return self.sql.startswith('INSERT INTO "ledger_transaction"') and "RETURNING" in self.sql
 
     @property
-    def is_page(self) -> bool:
-        """A page of the transactions list (its LIMIT follows the count)."""
-        return (
-            self.sql.startswith('SELECT "ledger_transaction"')
-            and bool(_LIMIT.search(self.sql))
-            and "COUNT(" not in self.sql
-        )
+    def is_count(self) -> bool:
+        """A list's COUNT, which the paginator asks for only after a full page."""
+        return self.sql.startswith("SELECT COUNT(*)")
 
     @property
     def touches_transactions(self) -> bool:
@@ -192,11 +181,8 @@ def load(path: Path | str) -> dict[str, Capture]:
 # --- The SQL floor: pgbench scripts -------------------------------------------------------------
 
 
-def pgbench_script(capture: Capture, cursor, *, users: int, page_size: int = 50) -> str:
+def pgbench_script(capture: Capture, cursor, *, users: int) -> str:
     """A pgbench script issuing the captured statements for a random user in 1..users.
-
-    A list page's LIMIT, which Django lowers to the count when it is below the page size, is the
-    page size: it returns the same rows for every user.
 
     `cursor` is a psycopg2 cursor, used only to quote the parameters as psycopg2 would.
     """
@@ -209,8 +195,7 @@ def pgbench_script(capture: Capture, cursor, *, users: int, page_size: int = 50)
             UID_SENTINEL if p["t"] == "uid" else REF_SENTINEL if p["t"] == "ref" else value
             for p, value in zip(statement.params, bind(statement.params, uid=0), strict=True)
         ]
-        sql = with_limit(statement.sql, page_size) if statement.is_page else statement.sql
-        text = cursor.mogrify(sql, params).decode()
+        text = cursor.mogrify(statement.sql, params).decode()
         text = text.replace(str(UID_SENTINEL), ":uid").replace(str(REF_SENTINEL), ":new_id")
         text = " ".join(text.split())
         if statement.returns_created_id:

@@ -40,19 +40,9 @@ class TestParameters:
         assert sqlcapture.load(path)["list"] == capture
 
 
-class TestPages:
-    PAGE = (
-        'SELECT "ledger_transaction"."id" AS "id" FROM "ledger_transaction" '
-        'WHERE "ledger_transaction"."owner_id" = %s ORDER BY 1 DESC LIMIT 4'
-    )
-
-    def test_only_the_transactions_page_is_a_page(self):
-        assert Statement(self.PAGE).is_page
-        assert not Statement('SELECT "accounts_user"."id" FROM "accounts_user" LIMIT 21').is_page
-        assert not Statement('SELECT COUNT(*) AS "__count" FROM "ledger_transaction"').is_page
-
-    def test_with_limit_replaces_the_final_limit(self):
-        assert sqlcapture.with_limit(self.PAGE, 50).endswith("ORDER BY 1 DESC LIMIT 50")
+def test_only_a_count_is_a_count():
+    assert Statement('SELECT COUNT(*) AS "__count" FROM "ledger_transaction"').is_count
+    assert not Statement('SELECT "ledger_transaction"."id" FROM "ledger_transaction"').is_count
 
 
 class FakeCursor:
