@@ -104,6 +104,13 @@ class TestLastPageWithoutCount:
             paginator.page(number)
         assert str(refused.value) == str(paginator.error_messages[message])
 
+    def test_a_count_already_asked_for_is_used(self, users, django_assert_num_queries):
+        # DRF's ?page=last asks for num_pages before the page.
+        paginator, calls = self.counted(2)
+        with django_assert_num_queries(2):  # the count, then the last page's rows
+            assert [row.pk for row in paginator.page(paginator.num_pages)] == users[4:]
+        assert len(calls) == 1
+
     def test_without_an_empty_first_page_an_empty_list_is_refused(self):
         paginator, _ = self.counted(2, allow_empty_first_page=False)
         with pytest.raises(EmptyPage):
