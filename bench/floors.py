@@ -57,7 +57,7 @@ def replay(capture: sqlcapture.Capture, uid: int) -> dict:
         for statement in capture.statements:
             params = sqlcapture.bind(statement.params, uid=uid, ref=out["id"], now=now)
             if statement.is_count and len(out["rows"]) < PAGE_SIZE:
-                continue  # Cashman's paginator counts only after a full page
+                continue  # Cashman's paginator counts a first page only when it is full
             cursor.execute(statement.sql, params)
             if cursor.description is None:
                 continue

@@ -30,7 +30,7 @@ class Statement:
 
     @property
     def is_count(self) -> bool:
-        """A list's COUNT, which the paginator asks for only after a full page."""
+        """A list's COUNT, which the paginator skips after a short first page."""
         return self.sql.startswith("SELECT COUNT(*)")
 
     @property

@@ -3,7 +3,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.core.paginator import Page, Paginator
 from rest_framework import pagination
 
 
@@ -17,15 +17,26 @@ class ListPage(Page):
         return iter(self.object_list)
 
 
+def _is_one(number: Any) -> bool:
+    """Whether Django's paginator would read `number` as page 1 (anything else it validates)."""
+    if isinstance(number, float):
+        return number == 1
+    try:
+        return int(number) == 1
+    except (TypeError, ValueError):
+        return False
+
+
 class CountingPaginator(Paginator):
     """Django's paginator, taking its count from `counter` (e.g. a cached count) when given, and
     giving `ListPage`s.
 
-    It reads the page's rows before the count: a page with fewer rows than the page size is the
-    last one, so the total is the rows before it plus its own, and no count is asked for. Most
-    filtered lists (a search, a month) fit on one page; their COUNT scanned the same rows as the
-    page. A full page, or an empty page after the first, takes the count as Django's paginator
-    does (an empty one is then refused as Django refuses it). The page is the same either way.
+    The first page is read before the count: when it has fewer rows than the page size it is
+    the whole list, so the total is its length and no count is asked for. Most filtered lists (a
+    search, a month) fit on one page; their COUNT scanned the same rows as the page. A full first
+    page is then counted as Django's paginator counts it. Other pages go through Django's
+    paginator unchanged: the count first, so a page number past the end is refused before any
+    row is read, whatever its size.
     """
 
     def __init__(self, *args: Any, counter: Callable[[Any], int] | None = None, **kwargs: Any):
@@ -37,28 +48,14 @@ class CountingPaginator(Paginator):
         return self.counter(self.object_list) if self.counter else super().count
 
     def page(self, number: Any) -> Page:
-        if self.orphans or "count" in self.__dict__:
+        if self.orphans or "count" in self.__dict__ or not _is_one(number):
             return super().page(number)
-        number = self._page_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = self.object_list[bottom : bottom + self.per_page]
-        if len(rows) < self.per_page and (rows or (number == 1 and self.allow_empty_first_page)):
-            self.count = bottom + len(rows)  # the last page: no count to ask for
+        rows = self.object_list[: self.per_page]
+        if len(rows) < self.per_page and (rows or self.allow_empty_first_page):
+            self.count = len(rows)  # the whole list: no count to ask for
         else:
-            number = self.validate_number(number)  # the count; an empty page is refused
-        return self._get_page(rows, number, self)
-
-    def _page_number(self, number: Any) -> int:
-        """`validate_number` without the check against the count: a whole number from 1."""
-        try:
-            if isinstance(number, float) and not number.is_integer():
-                raise ValueError
-            number = int(number)
-        except (TypeError, ValueError):
-            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
-        if number < 1:
-            raise EmptyPage(self.error_messages["min_page"])
-        return number
+            self.validate_number(1)  # the count
+        return self._get_page(rows, 1, self)
 
     def _get_page(self, *args: Any, **kwargs: Any) -> ListPage:
         # Django's documented hook for another Page class.

@@ -29,8 +29,8 @@ def test_without_a_counter_the_count_is_the_querysets():
     assert len(list(paginator.page(2))) == 1
 
 
-class TestLastPageWithoutCount:
-    """A page shorter than the page size is the last: its count is known without a COUNT."""
+class TestShortFirstPageWithoutCount:
+    """A first page shorter than the page size is the whole list: no COUNT is asked for."""
 
     @pytest.fixture
     def users(self):
@@ -47,15 +47,6 @@ class TestLastPageWithoutCount:
             User.objects.order_by("pk"), per_page, counter=counter, **kwargs
         ), calls
 
-    def test_a_short_page_is_the_last_and_asks_for_no_count(self, users, django_assert_num_queries):
-        paginator, calls = self.counted(2)
-        with django_assert_num_queries(1):  # the page's rows, nothing else
-            page = paginator.page(3)
-            assert [row.pk for row in page] == users[4:]
-            assert paginator.count == 5 and paginator.num_pages == 3
-            assert not page.has_next() and page.has_previous()
-        assert calls == []
-
     def test_a_single_short_first_page_is_the_whole_list(self, users, django_assert_num_queries):
         paginator, calls = self.counted(10)
         with django_assert_num_queries(1):
@@ -68,12 +59,25 @@ class TestLastPageWithoutCount:
             assert list(paginator.page("1")) == []
         assert paginator.count == 0 and paginator.num_pages == 1 and calls == []
 
-    def test_a_full_page_takes_the_count(self, users, django_assert_num_queries):
+    def test_a_full_first_page_takes_the_count(self, users, django_assert_num_queries):
         paginator, calls = self.counted(2)
         with django_assert_num_queries(2):  # the page, then the count: more may follow
-            page = paginator.page(2)
-        assert [row.pk for row in page] == users[2:4]
+            page = paginator.page("1")
+        assert [row.pk for row in page] == users[:2]
         assert len(calls) == 1 and paginator.count == 5 and page.has_next()
+
+    def test_a_later_page_is_counted_first_as_django_does(self, users, django_assert_num_queries):
+        paginator, calls = self.counted(2)
+        with django_assert_num_queries(2):
+            assert [row.pk for row in paginator.page(3)] == users[4:]
+        assert len(calls) == 1
+
+    def test_a_huge_page_number_is_refused_on_the_count_alone(
+        self, users, django_assert_num_queries
+    ):
+        paginator, _ = self.counted(2)
+        with django_assert_num_queries(1), pytest.raises(EmptyPage):
+            paginator.page(10**40)  # no OFFSET past what the database can take
 
     def test_a_full_last_page_still_counts_to_know_it_is_the_last(self, users):
         paginator, calls = self.counted(5)
