@@ -4,7 +4,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
+from django.template import loader
 from rest_framework import pagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from cashman_site import keyset
 
 
 class ListPage(Page):
@@ -66,15 +71,114 @@ class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=`; the size is capped by CASHMAN_MAX_PAGE_SIZE.
 
     A view with a `count_rows(queryset)` method supplies the total itself (the ledger caches it).
+
+    A view with `keyset_pages = True` also gives keyset pages (`cashman_site.keyset`) to a
+    request with `?cursor=` (empty for the first page): `{next, previous, results}`, no count,
+    each page read from just after the last row of the one before, however deep. Its list passes
+    a queryset whose ordering ends with the primary key.
     """
 
     page_size_query_param = "page_size"
+    cursor_query_param = "cursor"
+    keyset_template = "rest_framework/pagination/previous_and_next.html"
+    keyset_mode = False  # this page is a keyset one
 
     @property
     def max_page_size(self) -> int:  # type: ignore[override]
         return settings.MAX_PAGE_SIZE
 
+    def wants_keyset(self, request, view) -> bool:
+        """Whether `request` asks `view` for a keyset page."""
+        return getattr(view, "keyset_pages", False) and self.cursor_query_param in (
+            request.query_params
+        )
+
     def paginate_queryset(self, queryset, request, view=None):
+        if self.wants_keyset(request, view):
+            return self.keyset_page(queryset, request)
         counter = getattr(view, "count_rows", None)
         self.django_paginator_class = partial(CountingPaginator, counter=counter)
         return super().paginate_queryset(queryset, request, view)
+
+    def keyset_page(self, queryset, request) -> list:
+        self.keyset_mode, self.request = True, request
+        self.page_size = self.get_page_size(request)
+        self.ordering = keyset.ordering_of(queryset)
+        raw = request.query_params[self.cursor_query_param]
+        cursor = keyset.decode(raw, queryset.model, self.ordering) if raw else None
+        rows = queryset
+        if cursor is not None:
+            rows = rows.filter(keyset.beyond(self.ordering, cursor))
+            if cursor.backwards:
+                rows = rows.order_by(*keyset.reversed_ordering(self.ordering))
+        found = list(rows[: self.page_size + 1])
+        page, more = found[: self.page_size], len(found) > self.page_size
+        if cursor is not None and cursor.backwards:
+            page.reverse()
+        self.next_key, self.previous_key = self._link_keys(page, cursor, more)
+        self.display_page_controls = bool(self.next_key or self.previous_key)
+        return page
+
+    def _link_keys(self, page: list, cursor: keyset.Cursor | None, more: bool) -> tuple:
+        """The positions the next and previous links start from (None: no such link).
+
+        `more`: rows lie beyond the page in the direction it was read. Going forwards, rows
+        before the page exist when a cursor led to it; going backwards, rows after it do. An
+        empty page (its rows deleted since the cursor was made) links from the cursor itself."""
+        first = keyset.key_of(page[0], self.ordering) if page else None
+        last = keyset.key_of(page[-1], self.ordering) if page else None
+        if cursor is None:
+            return (last if more else None), None
+        if cursor.backwards:
+            return last or cursor.values, (first if more else None)
+        return (last if more else None), first or cursor.values
+
+    def keyset_link(self, values, *, backwards: bool) -> str | None:
+        if values is None:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        cursor = keyset.encode(self.ordering, keyset.Cursor(values, backwards))
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data):
+        if not self.keyset_mode:
+            return super().get_paginated_response(data)
+        return Response(
+            {
+                "next": self.keyset_link(self.next_key, backwards=False),
+                "previous": self.keyset_link(self.previous_key, backwards=True),
+                "results": data,
+            }
+        )
+
+    def to_html(self):
+        if not self.keyset_mode:
+            return super().to_html()
+        context = {
+            "next_url": self.keyset_link(self.next_key, backwards=False),
+            "previous_url": self.keyset_link(self.previous_key, backwards=True),
+        }
+        return loader.get_template(self.keyset_template).render(context)
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["results"]
+        response["properties"]["count"]["description"] = (
+            "How many rows all the pages hold; absent from keyset (`cursor`) pages."
+        )
+        return response
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        if getattr(view, "keyset_pages", False):
+            parameters.append(
+                {
+                    "name": self.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Keyset pages: empty for the first, then the cursor of a "
+                    "`next` or `previous` link. Ignores `page`; gives no `count`.",
+                    "schema": {"type": "string"},
+                }
+            )
+        return parameters

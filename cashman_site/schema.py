@@ -61,7 +61,7 @@ class AutoSchema(BaseAutoSchema):
         if "{" in self.path:
             errors["404"] = _error("No such object, or it is not yours.")
         elif self._is_paginated_list():
-            errors["404"] = _error("No such page.")
+            errors["404"] = _error("No such page, or an invalid cursor.")
         if getattr(self, "_takes_query", False):
             errors["414"] = _error("The query string is longer than the server accepts.")
         if has_body:

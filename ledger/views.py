@@ -46,6 +46,7 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
     filterset_class = TransactionFilter
     ordering_fields = ["date", "amount", "created_at"]
     ordering = ["-date", "-id"]
+    keyset_pages = True  # `?cursor=` (cashman_site.pagination)
     #: Set by the incomes/ and expenses/ endpoints, which list and create one type only.
     transaction_type: str | None = None
 
@@ -61,9 +62,12 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         The rows come from statements compiled once, with the SQL the queryset would send:
         without any filter they differ only by user, type and ordering, and the queryset is not
         even built (`selectors.TransactionRows`); with filters, only its WHERE clause is compiled
-        (`selectors.FilteredTransactionRows`)."""
+        (`selectors.FilteredTransactionRows`). A keyset page (`?cursor=`) is read through the
+        filtered, ordered queryset."""
         rows: Any
-        if FilterBackend.filters_given(request, self.filterset_class):
+        if self.paginator.wants_keyset(request, self):  # type: ignore[union-attr]
+            rows = self.filter_queryset(self.get_queryset()).values(*selectors.TRANSACTION_VALUES)
+        elif FilterBackend.filters_given(request, self.filterset_class):
             rows = selectors.FilteredTransactionRows(self.filter_queryset(self.get_queryset()))
         else:
             rows = selectors.TransactionRows(
