@@ -181,3 +181,12 @@ def test_orm_statements_match_compares_the_sql_in_order():
         capture, sqlcapture.Capture("x", "GET", "/", 200, [two, one])
     )
     assert not floors.orm_statements_match(capture, sqlcapture.Capture("x", "GET", "/", 200, [one]))
+
+
+def test_deep_pages_numbered_and_keyset_give_the_same_rows(seeded):
+    from bench import deep
+
+    results = deep.measure(LAYOUT.export_user, page=3, repeats=1)  # rows 100 to 149 of 300
+    assert [row["ordering"] for row in results] == list(deep.ORDERINGS)
+    assert all(row["same_rows"] for row in results), results
+    assert all(row["numbered"] > 0 and row["keyset"] > 0 for row in results)
