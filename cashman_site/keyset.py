@@ -62,7 +62,11 @@ def decode(raw: str, model: type[Model], ordering: Sequence[str]) -> Cursor:
     """The cursor `raw` names, for this ordering; NotFound for anything else."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if payload["o"] != list(ordering) or not isinstance(payload["b"], bool):
+        if (
+            payload["o"] != list(ordering)
+            or not isinstance(payload["v"], list)
+            or not isinstance(payload["b"], bool)
+        ):
             raise ValueError("another ordering")
         values = tuple(
             _parsed(model, key.lstrip("-"), value)

@@ -159,6 +159,7 @@ class TestCursorsAreChecked:
             (["-date", "-id"], ["2026-03-01", 10**30]),  # past any id
             (["-date", "-id"], ["2026-03-01"]),  # a key short
             (["-date", "-id"], [["2026-03-01"], 5]),  # not a value
+            (["-date", "-id"], {"2026-03-01": 0, "5": 1}),  # keys are not a list of values
             (["-date", "-id"], [None, 5]),
             (["-date", "-id"], [True, 5]),
             (["amount", "id"], ["NaN", 5]),
