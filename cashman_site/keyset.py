@@ -1,5 +1,6 @@
-"""Keyset ("cursor") pages: each page starts after the last row of the one before, found through
-the index instead of counted past with OFFSET, so page 10,000 costs what page 1 does.
+"""Keyset ("cursor") pages: each page starts after the last row of the one before instead of
+counting past the rows before it with OFFSET. Where the ordering has an index (the transactions'
+dates) the database starts there, so page 10,000 costs what page 1 does.
 
 A cursor names a position in one ordering: the ordering's keys (whose last is the id, so no two
 rows share a position) and the values of those keys in the row it points after, or before when
@@ -67,7 +68,7 @@ def decode(raw: str, model: type[Model], ordering: Sequence[str]) -> Cursor:
             or not isinstance(payload["v"], list)
             or not isinstance(payload["b"], bool)
         ):
-            raise ValueError("another ordering")
+            raise ValueError("not a cursor of this ordering")
         values = tuple(
             _parsed(model, key.lstrip("-"), value)
             for key, value in zip(ordering, payload["v"], strict=True)
