@@ -5,6 +5,7 @@ import random
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
@@ -32,10 +33,18 @@ MONTHLY_EXPENSES = [
 ]
 
 
+def month_start(day: datetime.date, *, back: int) -> datetime.date:
+    """The first day of the month `back` months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - back
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
 @transaction.atomic
 def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: bool = False) -> User:
-    """Create (or with reset=True, recreate) the demo user's ledger. Deterministic."""
-    today = today or datetime.date.today()
+    """Create (or with reset=True, recreate) the demo user's ledger: the tutorial's rows dated
+    `today` (by default today in DJANGO_TIME_ZONE, as a transaction's default date is) and the
+    `months` whole months before it. The same `today` always gives the same rows."""
+    today = today or timezone.localdate()
     user = User.objects.filter(email=DEMO_EMAIL).first()
     if user is None:
         user = account_services.user_create(
@@ -49,7 +58,7 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
 
     categories = {
         name: services.category_create(owner=user, name=name)
-        for name in {row[0] for row in MONTHLY_EXPENSES} | {"Salary"}
+        for name in sorted({row[0] for row in MONTHLY_EXPENSES} | {"Salary"})
     }
     for type_, description, amount in TUTORIAL_ROWS:
         services.transaction_create(
@@ -57,13 +66,13 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
         )
     rng = random.Random(42)  # noqa: S311 - demo data, deterministic on purpose
     for back in range(1, months + 1):
-        month_start = (today.replace(day=1) - datetime.timedelta(days=31 * back)).replace(day=1)
+        first = month_start(today, back=back)
         services.transaction_create(
             owner=user,
             type=TransactionType.INCOME,
             description="Salary",
             amount=Decimal("5000"),
-            date=month_start,
+            date=first,
             category=categories["Salary"],
         )
         for category, description, low, high, times in MONTHLY_EXPENSES:
@@ -73,7 +82,7 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
                     type=TransactionType.EXPENSE,
                     description=description,
                     amount=Decimal(rng.randint(low * 100, high * 100)) / 100,
-                    date=month_start + datetime.timedelta(days=rng.randint(0, 27)),
+                    date=first + datetime.timedelta(days=rng.randint(0, 27)),
                     category=categories[category],
                 )
     return user
