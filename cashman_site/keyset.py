@@ -73,7 +73,15 @@ def decode(raw: str, model: type[Model], ordering: Sequence[str]) -> Cursor:
             _parsed(model, key.lstrip("-"), value)
             for key, value in zip(ordering, payload["v"], strict=True)
         )
-    except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        RecursionError,  # JSON nested too deeply for the parser
+        binascii.Error,
+        ValidationError,
+        FieldDoesNotExist,
+    ):
         raise NotFound(INVALID_CURSOR) from None
     return Cursor(values, payload["b"])
 

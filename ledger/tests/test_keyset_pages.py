@@ -144,6 +144,8 @@ class TestCursorsAreChecked:
             "%%%",
             base64.urlsafe_b64encode(b"[1, 2]").decode(),
             base64.urlsafe_b64encode(b'{"o": ["-date", "-id"]}').decode(),
+            # Nested past the JSON parser's depth, and still under the query-string limit.
+            base64.urlsafe_b64encode(b"[" * 2900).decode(),
         ],
     )
     def test_garbage_is_a_json_404(self, auth_client, ledger, raw):
