@@ -41,9 +41,10 @@ bench: install
 bench-smoke: install
 	$(BIN)/python -m bench.run --smoke
 
-## A Celery worker for imports and emails (needs REDIS_URL; without it tasks run in-process).
+## A Celery worker for imports and emails, with beat's schedule embedded (needs REDIS_URL; without
+## it tasks run in-process). Run beat once for all workers: with several, start one with --beat.
 worker: install
-	$(BIN)/celery -A cashman_site worker --loglevel INFO
+	$(BIN)/celery -A cashman_site worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel INFO
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo

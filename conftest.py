@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import RefreshToken
-from cashman_site.throttling import LEASES
+from cashman_site.cache import OUTAGE
+from cashman_site.throttling import LEASES, LOCAL_COUNTS
 from ledger import cache as ledger_cache
 
 
@@ -87,7 +88,13 @@ def chromium() -> Iterator:
 def _clear_cache():
     """Throttle counts (and anything else cached) never leak from one test into the next, nor
     do what this process keeps in front of the cache: its reserved requests, its ledger entries."""
-    forgets = (cache.clear, LEASES.clear, ledger_cache.LOCAL.clear)
+    forgets = (
+        OUTAGE.clear,
+        cache.clear,
+        LEASES.clear,
+        LOCAL_COUNTS.clear,
+        ledger_cache.LOCAL.clear,
+    )
     for forget in forgets:
         forget()
     yield

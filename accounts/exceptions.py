@@ -13,3 +13,12 @@ class LockedOut(exceptions.Throttled):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_detail = "Too many failed logins for this account from this address. Try again later."
     default_code = "locked_out"
+
+
+class TooManyFailedLogins(exceptions.Throttled):
+    """429 with Retry-After: too many failed logins for this account, from any address, in the
+    current window (accounts.throttling.LoginAccountThrottle)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Too many failed logins for this account. Try again later."
+    default_code = "login_throttled"

@@ -28,6 +28,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Stamped into every JWT; raising it (password change, deactivation) revokes "
         "every token issued before.",
     )
+    token_families_revoked_at = models.DateTimeField(
+        null=True,
+        editable=False,
+        help_text="When a token family of this user was last revoked (a refresh token used "
+        "twice); only tokens issued before it need checking against RevokedTokenFamily.",
+    )
+    welcome_email_sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the welcome email went out; until then beat queues it again "
+        "(accounts.tasks.send_welcome_emails).",
+    )
     ledger_generation = models.PositiveBigIntegerField(
         default=0,
         editable=False,
@@ -38,8 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     objects = UserManager()
 
-    #: Raised only by UPDATEs in the database, never written back by save().
-    COUNTERS: ClassVar[tuple[str, ...]] = ("token_generation", "ledger_generation")
+    #: Raised only by UPDATEs in the database, never written back by save() (the counters, and
+    #: the time of the last token-family revocation).
+    COUNTERS: ClassVar[tuple[str, ...]] = (
+        "token_generation",
+        "token_families_revoked_at",
+        "ledger_generation",
+    )
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
@@ -102,3 +120,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+
+class RevokedTokenFamily(models.Model):
+    """One login's chain of rotated refresh tokens, all refused because one of them was used
+    after it had been rotated or logged out (OAuth 2.0 Security BCP, refresh token rotation)."""
+
+    family = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    revoked_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(
+        db_index=True, help_text="When the family's last refresh token expires at the latest."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.family} (revoked {self.revoked_at:%Y-%m-%d %H:%M})"

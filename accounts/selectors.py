@@ -1,9 +1,10 @@
+import datetime
 import functools
 from typing import cast
 
 from django.db.models import QuerySet
 
-from accounts.models import User
+from accounts.models import RevokedTokenFamily, User
 from cashman_site.statements import PLACEHOLDER, ModelStatement
 
 
@@ -22,3 +23,27 @@ def user_by_id(*, user_id: int) -> User | None:
     compiled once (`cashman_site.statements`). Authentication runs it on every request."""
     found = _user_by_id().instances(user_id)
     return cast(User, found[0]) if found else None
+
+
+def token_family_revoked(*, family: str) -> bool:
+    """Whether the login `family` names was revoked for a refresh token used twice."""
+    return RevokedTokenFamily.objects.filter(family=family).exists()
+
+
+#: A welcome email is queued again for this long after sign-up, then given up.
+WELCOME_EMAIL_DAYS = 7
+
+
+def users_awaiting_welcome(*, now: datetime.datetime, wait_seconds: int = 60) -> list[int]:
+    """Ids of active users who signed up more than `wait_seconds` ago (their email may still be
+    on its way before that) and less than WELCOME_EMAIL_DAYS ago, and have no welcome email."""
+    return list(
+        User.objects.filter(
+            is_active=True,
+            welcome_email_sent_at__isnull=True,
+            date_joined__lt=now - datetime.timedelta(seconds=wait_seconds),
+            date_joined__gte=now - datetime.timedelta(days=WELCOME_EMAIL_DAYS),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )

@@ -14,11 +14,12 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts.authentication import check_not_revoked
+from accounts import services
+from accounts.authentication import check_family_not_revoked, check_not_revoked
 from accounts.exceptions import LockedOut, cool_off_seconds
 from accounts.managers import normalize_email
 from accounts.models import User
-from accounts.tokens import RefreshToken
+from accounts.tokens import FAMILY_CLAIM, PresentedRefreshToken, RefreshToken
 from cashman_site.serializers import ModelSerializer
 
 
@@ -119,22 +120,34 @@ class TokenObtainPairSerializer(BaseTokenObtainPairSerializer):
 
 
 class TokenRefreshSerializer(BaseTokenRefreshSerializer):
-    """simplejwt's rotating refresh, closing its check-then-blacklist race (simplejwt issue 985).
+    """simplejwt's rotating refresh, closing its check-then-blacklist race (simplejwt issue 985),
+    and revoking the whole family of a refresh token used twice.
 
     simplejwt checks that the token is not blacklisted, then blacklists it: two requests with the
     same token can both pass the check and both get new tokens. Here the old token is claimed by
     inserting its blacklist row, which the database lets exactly one transaction do (a unique
     key); the loser answers 401. Also 401 for a token whose user is gone, inactive, or whose
     tokens were revoked.
+
+    A token that was already blacklisted (rotated, logged out, or lost such a race) is being used
+    a second time: by its client or by someone who stole it, the server cannot tell which. As
+    OAuth 2.0 Security BCP (RFC 9700, 4.14.2) asks, every token of its login is revoked then:
+    the refresh tokens rotated from the same login token (the `family` claim) and their access
+    tokens. The answer is simplejwt's 401 for a blacklisted token; the user's other logins live.
     """
 
-    token_class = RefreshToken
+    token_class = PresentedRefreshToken
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type, blacklist
+        refresh = self.token_class(attrs["refresh"])  # signature, expiry, type
         user = self._active_user(refresh)
         check_not_revoked(refresh, user)
-        _claim(refresh)
+        # Tokens issued before families existed start one at their first refresh.
+        family = refresh.payload.setdefault(FAMILY_CLAIM, refresh[api_settings.JTI_CLAIM])
+        check_family_not_revoked(refresh)
+        if not _claim(refresh):
+            services.token_family_revoke(user=user, family=family)
+            raise InvalidToken("Token is blacklisted")
         data = {"access": str(refresh.access_token)}
         refresh.set_jti()
         refresh.set_exp()
@@ -155,8 +168,8 @@ class TokenRefreshSerializer(BaseTokenRefreshSerializer):
 
 
 @transaction.atomic
-def _claim(refresh: RefreshToken) -> None:
-    """Blacklist `refresh`, or 401 if another request already did (see TokenRefreshSerializer)."""
+def _claim(refresh: RefreshToken) -> bool:
+    """Blacklist `refresh`: False if it already was (see TokenRefreshSerializer)."""
     outstanding, _ = OutstandingToken.objects.get_or_create(
         jti=refresh[api_settings.JTI_CLAIM],
         defaults={
@@ -166,5 +179,4 @@ def _claim(refresh: RefreshToken) -> None:
         },
     )
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
-    if not created:
-        raise InvalidToken("Token is blacklisted")
+    return created

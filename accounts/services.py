@@ -6,11 +6,14 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.managers import normalize_email
-from accounts.models import User
+from accounts.models import RevokedTokenFamily, User
 from accounts.tasks import send_welcome_email
+from cashman_site.celery import dispatch
 
 PROFILE_FIELDS = ("email", "first_name", "last_name")
 
@@ -45,7 +48,8 @@ def user_create(
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Sign-up: create the account, and once it is committed, queue the welcome email."""
     user = user_create(email=email, password=password, first_name=first_name, last_name=last_name)
-    transaction.on_commit(lambda: send_welcome_email.delay(user.pk))
+    # Recorded as not sent yet: if the broker cannot take it now, beat queues it again.
+    transaction.on_commit(lambda: dispatch(send_welcome_email, user.pk))
     return user
 
 
@@ -92,8 +96,29 @@ def user_set_active(*, user: User, is_active: bool) -> User:
     return user
 
 
+@transaction.atomic
+def token_family_revoke(*, user: User, family: str) -> None:
+    """Every token of one login (`family`: its refresh tokens and their access tokens) fails
+    with 401 from now on; the user's other logins keep working. Called when a refresh token is
+    used after it was rotated or logged out: the client or an attacker holds a stolen copy."""
+    now = timezone.now()
+    RevokedTokenFamily.objects.get_or_create(
+        family=family,
+        defaults={
+            "user": user,
+            "revoked_at": now,
+            # No token of the family was issued later than now, so none outlives this.
+            "expires_at": now + api_settings.REFRESH_TOKEN_LIFETIME,
+        },
+    )
+    # Tells authentication which access tokens need the family check (accounts.authentication).
+    User.objects.filter(pk=user.pk).update(token_families_revoked_at=now)
+
+
 def tokens_purge_expired(*, now: datetime) -> int:
     """Delete the records of refresh tokens that expired before `now`, with their blacklist
-    entries: an expired token is refused on its `exp` alone. Returns how many tokens went."""
+    entries, and of token families whose every token has expired: an expired token is refused on
+    its `exp` alone. Returns how many tokens went."""
     _, per_model = OutstandingToken.objects.filter(expires_at__lte=now).delete()
+    RevokedTokenFamily.objects.filter(expires_at__lte=now).delete()
     return per_model.get("token_blacklist.OutstandingToken", 0)

@@ -20,6 +20,7 @@ from accounts.serializers import (
     StaffUserSerializer,
     UserSerializer,
 )
+from accounts.throttling import check_login_account
 
 
 @extend_schema(tags=["auth"])
@@ -71,10 +72,15 @@ class PasswordChangeView(generics.GenericAPIView):
 
 
 class TokenObtainView(TokenObtainPairView):
-    """Email and password in, an access and a refresh token out. Throttled (`login`) and guarded
-    by django-axes: repeated failures lock the account out from that address (429)."""
+    """Email and password in, an access and a refresh token out. Throttled (`login`, per
+    address), limited in failed logins per account whatever the address, and guarded by
+    django-axes: repeated failures lock the account out from that address (429)."""
 
     throttle_scope = "login"
+
+    def check_throttles(self, request: Request) -> None:
+        super().check_throttles(request)
+        check_login_account(request)
 
 
 @extend_schema(

@@ -10,11 +10,73 @@ meaning: increment the key if it exists, else `ValueError`.
 
 `reserve()` is what `cashman_site.throttling` counts with: one script that adds up to `lease`
 to a counter without ever taking it past a limit (see there).
+
+Redis is a cache here, never the only copy of anything: when it does not answer, a read is a miss
+and a write is skipped, so every request is still answered from the database. After a failure
+the process does not try Redis again for `OUTAGE_RETRY_SECONDS`, so a Redis that hangs costs one
+request its socket timeout, not every request. Counting calls (`incr`, `reserve`) raise
+`CacheUnavailable` instead, for the rate limits to count in the process meanwhile (never to let
+everything through). `/readyz` reports the outage (`outage()`).
 """
 
-from typing import Any, cast
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
+import redis as redis_py
 from django.core.cache.backends import redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+
+logger = logging.getLogger("cashman.cache")
+T = TypeVar("T")
+
+#: How long a process leaves Redis alone after it failed to answer.
+OUTAGE_RETRY_SECONDS = 5.0
+
+
+class CacheUnavailable(Exception):
+    """The shared cache did not answer a call whose result cannot be made up (a count)."""
+
+
+class Outage:
+    """When this process last found Redis not answering, and until when it leaves it alone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.until = 0.0
+        self.error = ""
+
+    def active(self) -> bool:
+        return time.monotonic() < self.until
+
+    def trip(self, error: Exception) -> None:
+        with self._lock:
+            if not self.active():
+                logger.warning("the cache (Redis) does not answer, skipped for now: %s", error)
+            self.until = time.monotonic() + OUTAGE_RETRY_SECONDS
+            self.error = str(error)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.until, self.error = 0.0, ""
+
+
+OUTAGE = Outage()
+os.register_at_fork(after_in_child=OUTAGE.clear)  # a new worker tries Redis afresh
+
+#: What a Redis that is down, unreachable or hanging raises (redis-py's, and the socket's).
+DOWN = (redis_py.exceptions.ConnectionError, redis_py.exceptions.TimeoutError, OSError)
+
+
+def outage() -> str | None:
+    """Why the shared cache is being skipped in this process, or None when it is not."""
+    if not OUTAGE.active():
+        return None
+    return OUTAGE.error or "unavailable"
+
 
 # Same semantics as Django's incr(): a missing key is an error, never created without a timeout.
 _INCR_EXISTING = """
@@ -79,11 +141,66 @@ class RedisCacheClient(redis.RedisCacheClient):
 
 
 class RedisCache(redis.RedisCache):
-    """settings.CACHES backend: `cashman_site.cache.RedisCache`, options as Django's."""
+    """settings.CACHES backend: `cashman_site.cache.RedisCache`, options as Django's. Outages
+    degrade to misses (see the module docstring)."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def _degrade(self, call: Callable[[], T], fallback: T) -> T:
+        if OUTAGE.active():
+            return fallback
+        try:
+            return call()
+        except DOWN as exc:
+            OUTAGE.trip(exc)
+            return fallback
+
+    def _count(self, call: Callable[[], T]) -> T:
+        if OUTAGE.active():
+            raise CacheUnavailable(OUTAGE.error)
+        try:
+            return call()
+        except DOWN as exc:
+            OUTAGE.trip(exc)
+            raise CacheUnavailable(str(exc)) from exc
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        return self._degrade(lambda: super(RedisCache, self).get(key, default, version), default)
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        return self._degrade(lambda: super(RedisCache, self).get_many(keys, version), {})
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        return self._degrade(lambda: super(RedisCache, self).has_key(key, version), False)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> None:
+        self._degrade(lambda: super(RedisCache, self).set(key, value, timeout, version), None)
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> list:
+        failed = list(data)
+        return self._degrade(
+            lambda: super(RedisCache, self).set_many(data, timeout, version), failed
+        )
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        return self._count(lambda: super(RedisCache, self).add(key, value, timeout, version))
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version=None) -> bool:
+        return self._degrade(lambda: super(RedisCache, self).touch(key, timeout, version), False)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        return self._degrade(lambda: super(RedisCache, self).delete(key, version), False)
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        self._degrade(lambda: super(RedisCache, self).delete_many(keys, version), None)
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        return self._count(lambda: super(RedisCache, self).incr(key, delta, version))
+
+    def clear(self) -> None:
+        self._degrade(lambda: super(RedisCache, self).clear(), None)
 
     def reserve(
         self, key: Any, *, limit: int, lease: int, timeout: int, version: int | None = None
@@ -92,4 +209,5 @@ class RedisCache(redis.RedisCache):
         this starts expires after `timeout` seconds. Returns (the count after, how many were
         added); (count, 0) once the limit is reached. One round trip, atomic."""
         key = self.make_and_validate_key(key, version=version)
-        return cast(RedisCacheClient, self._cache).reserve(key, limit, lease, timeout)
+        client = cast(RedisCacheClient, self._cache)
+        return self._count(lambda: client.reserve(key, limit, lease, timeout))

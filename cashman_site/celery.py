@@ -4,12 +4,33 @@ With REDIS_URL set, tasks go through Redis to the workers; with nothing configur
 in-process, at once, so `make run` needs no broker and no worker.
 """
 
+import logging
 import os
+from typing import Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cashman_site.settings.production")
 
 app = Celery("cashman")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+logger = logging.getLogger("cashman.tasks")
+
+
+def dispatch(task: Any, *args: Any) -> bool:
+    """Queue `task(*args)`; False, logged, when the broker cannot take it.
+
+    The work a task does is recorded in the database before it is queued (a pending import, a
+    welcome email not sent yet), and a beat task queues again what stayed undone. So a broker that
+    is down delays the work; it never makes a request that succeeded answer an error.
+    """
+    try:
+        task.apply_async(args=args)
+    except (OperationalError, OSError) as exc:
+        logger.warning("could not queue %s%r: %s", task.name, args, exc)
+        return False
+    return True

@@ -31,21 +31,30 @@ def _check_cache() -> None:
         raise RuntimeError("cache did not return what was stored")
 
 
+#: Without these, Cashman cannot answer at all; without the others it answers, degraded.
+REQUIRED = ("database",)
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the cache both answer; 503 with the failing part otherwise."""
+    """200 `ok` when the database and the cache answer; 200 `degraded`, naming the cache, when
+    only the cache does not (requests are served without it: no cached answers, rate limits
+    counted per process); 503 `unavailable` when the database does not."""
     checks = {}
     for name, check in (("database", _check_database), ("cache", _check_cache)):
         try:
             check()
             checks[name] = "ok"
-        except Exception as exc:  # any failure of a backing service means "not ready"
+        except Exception as exc:  # any failure of a backing service is reported, not raised
             logger.warning("readiness check %s failed: %s", name, exc)
             checks[name] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
+    if any(checks[name] != "ok" for name in REQUIRED):
+        status = "unavailable"
+    else:
+        status = "ok" if all(value == "ok" for value in checks.values()) else "degraded"
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+        {"status": status, "checks": checks}, status=503 if status == "unavailable" else 200
     )
 
 

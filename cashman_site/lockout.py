@@ -16,8 +16,10 @@ LOCKED_OUT_MESSAGE = str(LockedOut.default_detail)
 
 def login_username(request: HttpRequest, credentials: dict | None) -> str | None:
     """The account a login attempt names: `email` (token endpoint) or `username` (forms)."""
-    sources = [credentials or {}, getattr(request, "data", None) or {}, request.POST]
+    sources = [credentials, getattr(request, "data", None), request.POST]
     for source in sources:
+        if not isinstance(source, dict):  # absent, or a JSON body that is not an object
+            continue
         for field in ("email", "username"):
             value = source.get(field)
             if isinstance(value, str) and value:

@@ -1,5 +1,6 @@
-"""Request-wide middleware: the request id and log line, the size limits, rate-limit headers, and
-the release of what DRF built for a request once its response is rendered."""
+"""Request-wide middleware: the request id and log line, the size limits, rate-limit headers, the
+API's Cache-Control, and the release of what DRF built for a request once its response is
+rendered."""
 
 import logging
 import re
@@ -17,6 +18,8 @@ logger = logging.getLogger("cashman.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 IMPORTS_PATH = "/api/v1/imports/"
+API_PATH = "/api/v1/"
+PRIVATE_CACHE_CONTROL = "private, no-store"
 # A proxy's id is kept when it looks like one; anything else (too long, odd characters that could
 # forge log lines) is replaced by a fresh id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -57,6 +60,22 @@ class RequestLogMiddleware:
                 "duration_ms": duration_ms,
             },
         )
+        return response
+
+
+class PrivateCacheControlMiddleware:
+    """`Cache-Control: private, no-store` on every answer under /api/v1/ (JSON, CSV, streamed
+    exports, errors) that does not set its own: they hold a user's ledger, which no browser or
+    proxy cache should keep. The schema and docs pages, and static files, are left as they are.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith(API_PATH) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = PRIVATE_CACHE_CONTROL
         return response
 
 

@@ -16,6 +16,10 @@ one's last reservation. With one worker, or CASHMAN_THROTTLE_LEASE=1, the count 
 under 32 a window always reserve one at a time. Without Redis (the in-process cache), each request
 increments the counter.
 
+When the shared cache does not answer (Redis down: `cashman_site.cache.CacheUnavailable`), each
+process counts on its own (`LOCAL_COUNTS`) until it answers again: a limit then holds per worker,
+so all the workers together let through at most their number times it. Never no limit.
+
 Every throttle records what it counted on the request; `RateLimitHeadersMiddleware` turns the
 tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
 (seconds until the window ends). Over the limit, DRF answers 429 JSON with `Retry-After`.
@@ -33,6 +37,8 @@ from django.http import HttpRequest
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
+
+from cashman_site.cache import CacheUnavailable
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
     from rest_framework.views import APIView
@@ -106,6 +112,32 @@ LEASES = Leases()
 os.register_at_fork(after_in_child=LEASES.clear)
 
 
+class LocalCounts:
+    """Fixed-window counters of this process alone, for when the shared cache does not answer."""
+
+    PRUNE_ABOVE = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[float, int]] = {}
+
+    def increment(self, key: str, ends: float, now: float) -> int:
+        with self._lock:
+            if len(self._counts) >= self.PRUNE_ABOVE:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+            window_ends, count = self._counts.get(key, (ends, 0))
+            self._counts[key] = (window_ends, count + 1)
+            return count + 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+LOCAL_COUNTS = LocalCounts()
+os.register_at_fork(after_in_child=LOCAL_COUNTS.clear)
+
+
 class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
     """A fixed-window counter in the shared cache; see the module docstring."""
 
@@ -148,6 +180,13 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
 
     def _spend(self, key: str) -> tuple[bool, int]:
         """Count one request on `key`: (allowed, requests left in the window)."""
+        try:
+            return self._spend_shared(key)
+        except CacheUnavailable:
+            count = LOCAL_COUNTS.increment(key, self.reset_at, self.now)
+            return count <= self.num_requests, max(self.num_requests - count, 0)
+
+    def _spend_shared(self, key: str) -> tuple[bool, int]:
         limit = self.num_requests
         lease = LEASES.spend(key, self.now)
         if lease is not None:

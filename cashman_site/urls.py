@@ -1,5 +1,6 @@
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -7,6 +8,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from accounts.throttling import session_login_throttled
 from cashman_site import exception_handler, health
 
 # Redoc always shows its maker's logo from their CDN (it has no option to hide it); on this one
@@ -21,7 +23,14 @@ urlpatterns = [
     path("api/v1/", include("cashman_site.api_router")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The session logins, under auth/token/'s rate limits (per address, and failed logins per
+    # account); the same views as the includes below, which still name them.
+    path("admin/login/", session_login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
+    path(
+        "api-auth/login/",
+        session_login_throttled(LoginView.as_view(template_name="rest_framework/login.html")),
+    ),
     path("api-auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file (?script), not inline: the CSP

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import selectors, services
+from ledger.exports import spreadsheet_text
 from ledger.models import Category, ImportJob, Transaction
 
 CSV_COLUMNS = ["id", "owner", "date", "type", "description", "amount", "category", "created_at"]
@@ -31,12 +32,12 @@ def export_csv(
             yield writer.writerow(
                 [
                     tx.pk,
-                    tx.owner.email,
+                    spreadsheet_text(tx.owner.email),
                     tx.date.isoformat(),
-                    tx.type,
-                    tx.description,
+                    spreadsheet_text(tx.type),
+                    spreadsheet_text(tx.description),
                     f"{tx.amount:.2f}",
-                    tx.category.name if tx.category else "",
+                    spreadsheet_text(tx.category.name if tx.category else ""),
                     tx.created_at.isoformat(),
                 ]
             )

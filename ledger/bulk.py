@@ -25,9 +25,26 @@ from ledger.models import Category, Transaction
 CREATED, DUPLICATE, INVALID = "created", "duplicate", "invalid"
 
 
-def content_fingerprint(*, date: Any, amount: Any, description: str) -> str:
-    """Identifies a row without an external id: same day, amount and description."""
-    return hashlib.sha256(f"{date}|{amount:.2f}|{description.strip()}".encode()).hexdigest()
+def content_fingerprint(*, date: Any, amount: Any, description: str, occurrence: int = 1) -> str:
+    """Identifies a row without an external id: same day, amount and description, and which of
+    the file's rows alike it is. Two coffees of the same price on the same day are two rows: the
+    first is occurrence 1, the second occurrence 2, so a file imported twice matches its n-th
+    coffee with the n-th stored one and adds nothing, while a first import keeps both."""
+    content = f"{date}|{amount:.2f}|{description.strip()}"
+    if occurrence > 1:  # occurrence 1 keeps the digest stored before occurrences were counted
+        content = f"{content}|{occurrence}"
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+class Occurrences:
+    """Counts the rows alike (same content fingerprint) seen so far in one file."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def next(self, content: str) -> int:
+        self._seen[content] = self._seen.get(content, 0) + 1
+        return self._seen[content]
 
 
 @dataclass
@@ -81,7 +98,8 @@ def validated(tx: Transaction) -> dict[str, list[str]]:
 
 def mark_duplicates(owner: User, rows: Sequence[tuple[int, Transaction]]) -> set[int]:
     """Indexes of rows whose external id or fingerprint is already stored, or repeats one
-    earlier in `rows`. Two queries whatever the number of rows."""
+    earlier in `rows` (a fingerprint counts its occurrence, so rows alike differ in it). Two
+    queries whatever the number of rows."""
     external_ids = {tx.external_id for _, tx in rows if tx.external_id}
     fingerprints = {tx.fingerprint for _, tx in rows if tx.fingerprint}
     seen_ids = (

@@ -1,7 +1,8 @@
 """Streaming exports of a user's transactions: CSV, and a lossless Cashman JSON that imports back.
 
 Rows are read from the database in chunks and written out one by one, so memory stays flat
-whatever the ledger's size.
+whatever the ledger's size. Text cells of a CSV go through `spreadsheet_text`, so that a
+spreadsheet never runs one as a formula.
 """
 
 import csv
@@ -10,12 +11,26 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from accounts.models import User
 from ledger.imports import EXPORT_FORMAT
 from ledger.models import Category, Transaction
 
 CSV_COLUMNS = ["date", "type", "description", "amount", "category", "external_id"]
 CHUNK = 2000
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection
+# list); "'" itself is added so that the prefix can be removed again without loss.
+FORMULA_PREFIX = "'"
+FORMULA_TRIGGERS = frozenset("=+-@\t\r'")
+
+
+def spreadsheet_text(value: str | None) -> str:
+    """A text cell for a CSV: prefixed with `'` when a spreadsheet would take it for a formula
+    (or when it already starts with `'`, so that the import can remove exactly one)."""
+    if not value:
+        return ""
+    return FORMULA_PREFIX + value if value[0] in FORMULA_TRIGGERS else value
 
 
 class _Line:
@@ -38,23 +53,31 @@ def export_csv(*, transactions: QuerySet[Transaction]) -> Iterator[str]:
         yield writer.writerow(
             [
                 date.isoformat(),
-                type_,
-                description,
+                spreadsheet_text(type_),
+                spreadsheet_text(description),
                 f"{amount:.2f}",
-                category or "",
-                external_id or "",
+                spreadsheet_text(category),
+                spreadsheet_text(external_id),
             ]
         )
 
 
+def export_source(owner: User) -> str:
+    """Names the ledger an export comes from, the same in every export of it, different for
+    every user and every server (keyed with the server's SECRET_KEY, which it does not reveal).
+    A restore keys each row on it and the row's id, so rows of two ledgers never collide."""
+    return salted_hmac("cashman.export-source", str(owner.pk), algorithm="sha256").hexdigest()[:32]
+
+
 def export_json(
-    *, transactions: QuerySet[Transaction], categories: QuerySet[Category]
+    *, owner: User, transactions: QuerySet[Transaction], categories: QuerySet[Category]
 ) -> Iterator[str]:
     """One transaction a line, so that the importer can stream it back."""
     header = {
         "format": EXPORT_FORMAT,
         "version": 1,
         "exported_at": timezone.now().isoformat(),
+        "source": export_source(owner),
         "categories": list(categories.order_by("name").values_list("name", flat=True)),
     }
     yield json.dumps(header)[:-1] + ",\n"

@@ -11,13 +11,17 @@ import csv
 import datetime
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError
 from django.db import transaction as db_transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,7 +33,10 @@ REQUIRED_COLUMNS = ("date", "description", "amount")
 OPTIONAL_COLUMNS = ("type", "category", "external_id")
 EXPORT_FORMAT = "cashman-export"
 CATEGORIES_KEY = "_categories"  # the export's category list, yielded before its rows
+SOURCE_KEY = "_source"  # the export's source, yielded with its categories
 MAX_STORED_ERRORS = 1000
+
+logger = logging.getLogger("cashman.imports")
 
 
 class ImportFileError(ValueError):
@@ -102,42 +109,127 @@ def _iter_csv(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"Missing column(s): {', '.join(missing)}. A CSV needs a header row with "
                 f"{', '.join(REQUIRED_COLUMNS)} (and optionally {', '.join(OPTIONAL_COLUMNS)})."
             )
+        # Cashman's own CSV export (known by its header) prefixes formula-like text with "'"
+        # (exports.spreadsheet_text); that one prefix is removed again. Imported here because
+        # ledger.exports imports this module.
+        from ledger.exports import CSV_COLUMNS, FORMULA_PREFIX, FORMULA_TRIGGERS
+
+        quoted = ("description", "category", "external_id") if columns == CSV_COLUMNS else ()
         for values in reader:
             if not any(value.strip() for value in values):
                 continue
-            yield reader.line_num, dict(zip(columns, values, strict=False))
+            row = dict(zip(columns, values, strict=False))
+            for name in quoted:
+                value = row.get(name) or ""
+                if value[:1] == FORMULA_PREFIX and value[1:2] in FORMULA_TRIGGERS:
+                    row[name] = value[1:]
+            yield reader.line_num, row
     except csv.Error as exc:
         raise ImportFileError(f"This is not a readable CSV file: {exc}.") from exc
 
 
 def _iter_json(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A Cashman JSON export: one transaction per line, as `export` writes it."""
+    """A Cashman JSON export: one transaction per line, as `export` writes it. A line that is not
+    a JSON object, or a header that is not the export's, makes the whole file unreadable; a row's
+    bad values are that row's errors (`_parse`)."""
     lines = _text(stream)
     try:
-        header = json.loads(next(lines).rstrip().rstrip(",") + "}")
+        header = _json_value(next(lines).rstrip().rstrip(",") + "}")
         opening = next(lines).strip()
-    except (StopIteration, ValueError) as exc:
+    except (StopIteration, ImportFileError) as exc:
         raise ImportFileError("This JSON file is not a Cashman export.") from exc
-    if header.get("format") != EXPORT_FORMAT or opening != '"transactions": [':
+    if (
+        not isinstance(header, dict)
+        or header.get("format") != EXPORT_FORMAT
+        or opening != '"transactions": ['
+    ):
         raise ImportFileError("This JSON file is not a Cashman export.")
-    yield 1, {CATEGORIES_KEY: header.get("categories") or []}
+    yield 1, {CATEGORIES_KEY: _category_names(header.get("categories")), **_source(header)}
     for number, line in enumerate(lines, start=3):
         line = line.strip()
         if line in ("]}", ""):
             continue
         try:
-            row = json.loads(line.rstrip(","))
-        except ValueError as exc:
+            row = _json_value(line.rstrip(","))
+        except ImportFileError as exc:
             raise ImportFileError(f"Line {number} of the export is not valid JSON.") from exc
+        if not isinstance(row, dict):
+            raise ImportFileError(f"Line {number} of the export is not a JSON object.")
         yield number, {**row, "_export": True}
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise ImportFileError("Not valid JSON.") from exc
+
+
+def _category_names(names: Any) -> list[str]:
+    if names is None:
+        return []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ImportFileError("The export's categories must be a list of names.")
+    for name in names:
+        if _unstorable(name):
+            raise ImportFileError(
+                f"The category name {name!r} holds a character Cashman cannot store."
+            )
+    return names
+
+
+def _source(header: dict[str, Any]) -> dict[str, str]:
+    """The export's `source` (which server and ledger it came from), when it names one."""
+    source = header.get("source")
+    if source is None:
+        return {}
+    if not isinstance(source, str) or not 0 < len(source) <= 64 or _unstorable(source):
+        raise ImportFileError("The export's source must be a short text.")
+    return {SOURCE_KEY: source}
+
+
+def _unstorable(text: str) -> bool:
+    """NUL, which no PostgreSQL text holds, or a lone surrogate, which is not UTF-8."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 # --- Turning a row into a transaction ---------------------------------------------------------
 
 
-def _parse(owner: User, values: dict[str, Any], categories: bulk.CategoryCache):
+def _text_value(values: dict[str, Any], name: str, errors: dict[str, list[str]]) -> str:
+    """A text column's value ('' when absent); an error for anything but text or a number, and
+    for characters no database can store."""
+    value = values.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        errors[name] = ["Give text."]
+        return ""
+    text = str(value)
+    if _unstorable(text):
+        errors[name] = ["Remove the NUL or lone surrogate character (it cannot be stored)."]
+        return ""
+    return text
+
+
+def _parse(
+    owner: User,
+    values: dict[str, Any],
+    categories: bulk.CategoryCache,
+    occurrences: bulk.Occurrences,
+    source: str | None = None,
+):
     """A Transaction (not saved) from raw values, or the errors by field."""
     errors: dict[str, list[str]] = {}
+    description = _text_value(values, "description", errors)
+    category = _text_value(values, "category", errors)
+    external_id = _text_value(values, "external_id", errors).strip() or None
     try:
         date = datetime.date.fromisoformat(str(values.get("date", "")).strip())
     except ValueError:
@@ -162,56 +254,172 @@ def _parse(owner: User, values: dict[str, Any], categories: bulk.CategoryCache):
         type=type_,
         date=date,
         amount=amount,
-        description=str(values.get("description") or ""),
-        category=categories.get(values.get("category"), create=True),
-        external_id=str(values.get("external_id") or "").strip() or None,
+        description=description,
+        category=categories.get(category, create=True),
+        external_id=external_id,
     )
     errors = bulk.validated(tx)
     if errors:
         return None, errors
     if not tx.external_id:
-        tx.fingerprint = _fingerprint(tx, values)
+        tx.fingerprint = _fingerprint(tx, values, occurrences, source)
     return tx, {}
 
 
-def _fingerprint(tx: Transaction, values: dict[str, Any]) -> str:
+def _fingerprint(
+    tx: Transaction, values: dict[str, Any], occurrences: bulk.Occurrences, source: str | None
+) -> str:
     if values.get("_export") and values.get("id") is not None:
-        # A restored export keeps rows that merely look alike: the source row's id tells them apart.
-        return hashlib.sha256(f"{EXPORT_FORMAT}|{values['id']}".encode()).hexdigest()
-    return bulk.content_fingerprint(date=tx.date, amount=tx.amount, description=tx.description)
+        # A restored export keeps rows that merely look alike: the source row's id tells them
+        # apart, and the export's source (server and ledger) tells apart rows of two ledgers
+        # that share an id. Exports made before `source` existed are keyed on the id alone.
+        origin = f"{EXPORT_FORMAT}|{source}|{values['id']}" if source else None
+        return hashlib.sha256((origin or f"{EXPORT_FORMAT}|{values['id']}").encode()).hexdigest()
+    content = f"{tx.date}|{tx.amount:.2f}|{tx.description.strip()}"
+    return bulk.content_fingerprint(
+        date=tx.date,
+        amount=tx.amount,
+        description=tx.description,
+        occurrence=occurrences.next(content),
+    )
 
 
 # --- Running a job ----------------------------------------------------------------------------
+#
+# A job ends `succeeded` or `failed`, whatever happens. Each batch of rows is committed together
+# with the job's counters and a heartbeat, so the committed counters say exactly how far the job
+# got. A worker claims a job (`import_claim`) before running it: a pending one, or a running one
+# whose heartbeat is older than CASHMAN_IMPORT_STALE_SECONDS (its worker died). A claimed job
+# resumes after the rows its last attempt committed; if another worker claims it meanwhile, the
+# first stops at its next batch without committing it. The sweeper (`import_recover`, run every
+# minute by Celery beat or `manage.py recover_imports`) re-queues such jobs, and pending ones whose
+# message never reached a worker.
+
+UNEXPECTED_FAILURE = (
+    "The import stopped on an unexpected error after {rows} rows (they are kept). Upload the file "
+    "again to import the rest: rows already imported count as duplicates. Reference: {reference}."
+)
+TOO_MANY_ATTEMPTS = (
+    "The import's worker stopped while running it, {attempts} (the most allowed), after "
+    "{rows} rows (they are kept). Upload the file again to import the rest: rows already imported "
+    "count as duplicates."
+)
+
+
+class Superseded(Exception):
+    """Another worker claimed this job (this one was thought dead): stop without committing."""
+
+
+def _claimable(now: datetime.datetime) -> Q:
+    stale = now - datetime.timedelta(seconds=settings.CASHMAN_IMPORT_STALE_SECONDS)
+    running = Q(status=ImportJob.Status.RUNNING)
+    return Q(status=ImportJob.Status.PENDING) | (
+        running & (Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True))
+    )
+
+
+def import_claim(*, job_id: int) -> ImportJob | None:
+    """Take the job for this worker, or None when it is finished or another worker has it."""
+    now = timezone.now()
+    claimed = ImportJob.objects.filter(_claimable(now), pk=job_id).update(
+        status=ImportJob.Status.RUNNING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", Value(now)),
+    )
+    if not claimed:
+        return None
+    job = ImportJob.objects.select_related("owner").get(pk=job_id)
+    if job.attempts > settings.CASHMAN_IMPORT_MAX_ATTEMPTS:
+        _finish(
+            job,
+            ImportJob.Status.FAILED,
+            TOO_MANY_ATTEMPTS.format(attempts=_times(job.attempts - 1), rows=job.rows_processed),
+        )
+        return None
+    return job
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def import_recover() -> list[int]:
+    """Ids of the jobs to queue again: running ones whose worker stopped beating, and pending ones
+    older than CASHMAN_IMPORT_REQUEUE_SECONDS (their message was lost, or never sent)."""
+    now = timezone.now()
+    waited = now - datetime.timedelta(seconds=settings.CASHMAN_IMPORT_REQUEUE_SECONDS)
+    return list(
+        ImportJob.objects.filter(_claimable(now))
+        .exclude(status=ImportJob.Status.PENDING, created_at__gte=waited)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
 
 
 def import_run(*, job: ImportJob, progress=None) -> ImportJob:
-    """Import the job's file, batch by batch; each batch is committed with the job's counters."""
-    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
-    job.save(update_fields=["status", "started_at"])
-    categories = bulk.CategoryCache(job.owner)
-    batch: list[tuple[int, Transaction]] = []
+    """Import the job's file (claimed by `import_claim`), batch by batch, after the rows a
+    previous attempt committed."""
     try:
-        with job.file.open("rb") as stream:
-            for number, values in iter_rows(stream, job.format):
-                if CATEGORIES_KEY in values:
-                    for name in values[CATEGORIES_KEY]:
-                        categories.get(str(name), create=True)
-                    continue
-                job.rows_processed += 1
-                tx, errors = _parse(job.owner, values, categories)
-                if tx is None:
-                    _invalid(job, number, errors)
-                else:
-                    batch.append((number, tx))
-                if len(batch) >= settings.CASHMAN_IMPORT_BATCH_SIZE:
-                    _flush(job, batch)
-                    batch = []
-                    if progress:
-                        progress(job)
-            _flush(job, batch)
+        _import_rows(job, progress)
+    except Superseded:
+        logger.warning("import %s was taken over by another worker", job.pk)
+        return job
     except ImportFileError as exc:
         return _finish(job, ImportJob.Status.FAILED, str(exc))
+    except Exception:
+        logger.exception(
+            "import %s stopped on an unexpected error",
+            job.pk,
+            extra={"request_id": job.request_id, "user_id": job.owner_id},
+        )
+        job.refresh_from_db(fields=COUNTERS)
+        reference = job.request_id or f"import {job.pk}"
+        failure = UNEXPECTED_FAILURE.format(rows=job.rows_processed, reference=reference)
+        return _finish(job, ImportJob.Status.FAILED, failure)
     return _finish(job, ImportJob.Status.SUCCEEDED)
+
+
+def _import_rows(job: ImportJob, progress) -> None:
+    categories = bulk.CategoryCache(job.owner)
+    occurrences = bulk.Occurrences()
+    committed = job.rows_processed  # by an earlier attempt: parsed again, never stored again
+    seen = 0
+    source = None
+    batch: list[tuple[int, Transaction]] = []
+    with job.file.open("rb") as stream:
+        for number, values in iter_rows(stream, job.format):
+            if CATEGORIES_KEY in values:
+                for name in values[CATEGORIES_KEY]:
+                    categories.get(name, create=True)
+                source = values.get(SOURCE_KEY)
+                continue
+            seen += 1
+            # Every row is parsed, the committed ones too: a fingerprint counts the rows alike
+            # before it, from the file's first row.
+            tx, errors = _parse(job.owner, values, categories, occurrences, source)
+            if seen <= committed:
+                if seen % settings.CASHMAN_IMPORT_BATCH_SIZE == 0:
+                    _beat(job)
+                continue
+            job.rows_processed += 1
+            if tx is None:
+                _invalid(job, number, errors)
+            else:
+                batch.append((number, tx))
+            if job.rows_processed - committed >= settings.CASHMAN_IMPORT_BATCH_SIZE:
+                _flush(job, batch)
+                committed, batch = job.rows_processed, []
+                if progress:
+                    progress(job)
+        _flush(job, batch)
+
+
+def _beat(job: ImportJob) -> None:
+    """Say this worker is alive and still the job's claimant (Superseded if not)."""
+    mine = ImportJob.objects.filter(pk=job.pk, attempts=job.attempts)
+    if not mine.update(heartbeat_at=timezone.now()):
+        raise Superseded
 
 
 def _invalid(job: ImportJob, number: int, errors: dict[str, list[str]]) -> None:
@@ -220,35 +428,71 @@ def _invalid(job: ImportJob, number: int, errors: dict[str, list[str]]) -> None:
         job.errors.append({"row": number, "errors": errors})
 
 
-def _flush(job: ImportJob, batch: list[tuple[int, Transaction]]) -> None:
-    with db_transaction.atomic():
-        duplicates = bulk.mark_duplicates(job.owner, batch)
-        new = [tx for number, tx in batch if number not in duplicates]
-        bulk.insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
+COUNTERS = ["rows_processed", "created_count", "duplicate_count", "invalid_count", "errors"]
+
+
+def _flush(job: ImportJob, batch: list[tuple[int, Transaction]], *, tries: int = 3) -> None:
+    """Commit a batch with the job's counters and heartbeat, as the job's current claimant.
+
+    The owner's row is locked first, so two imports of one ledger (two uploads of the same file)
+    check and insert their batches one after the other, and the second finds the first's rows
+    as duplicates. Where the database cannot lock a row (SQLite), a batch that lost the race to
+    a unique constraint is checked again."""
+    for attempt in range(tries):
+        try:
+            with db_transaction.atomic():
+                list(User.objects.select_for_update().filter(pk=job.owner_id).values_list("pk"))
+                claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
+                if claimant.values_list("attempts", flat=True).first() != job.attempts:
+                    raise Superseded
+                duplicates = bulk.mark_duplicates(job.owner, batch)
+                new = [tx for number, tx in batch if number not in duplicates]
+                bulk.insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
+                job.heartbeat_at = timezone.now()
+                claimant.update(
+                    heartbeat_at=job.heartbeat_at,
+                    rows_processed=job.rows_processed,
+                    created_count=job.created_count + len(new),
+                    duplicate_count=job.duplicate_count + len(duplicates),
+                    invalid_count=job.invalid_count,
+                    errors=job.errors,
+                )
+        except IntegrityError:
+            if attempt == tries - 1:
+                raise
+            for _, tx in batch:
+                tx.pk = None  # the rolled-back insert had numbered them
+            continue
         job.created_count += len(new)
         job.duplicate_count += len(duplicates)
-        job.save(
-            update_fields=[
-                "rows_processed",
-                "created_count",
-                "duplicate_count",
-                "invalid_count",
-                "errors",
-            ]
-        )
+        return
 
 
 def _finish(job: ImportJob, status: str, failure: str = "") -> ImportJob:
+    """End the job, and delete its uploaded file: nothing reads it again. A failed job's
+    counters are the committed ones, not those of a batch that was being built."""
+    if status == ImportJob.Status.FAILED:
+        job.refresh_from_db(fields=COUNTERS)
     job.status, job.failure, job.finished_at = status, failure, timezone.now()
-    job.save()
+    if job.file:
+        try:
+            job.file.delete(save=False)
+        except OSError:
+            logger.warning("could not delete the file of import %s", job.pk, exc_info=True)
+    job.save(update_fields=["status", "failure", "finished_at", "file"])
     return job
 
 
-def import_create(*, owner: User, upload: UploadedFile) -> ImportJob:
+def import_create(*, owner: User, upload: UploadedFile, request_id: str = "") -> ImportJob:
     """Check the upload and record the job (ImportFileError if the file cannot be imported).
     The caller queues `import_run` once this is committed."""
     kind, rows = inspect_upload(upload)
     name = (upload.name or "import")[-255:]
     return ImportJob.objects.create(
-        owner=owner, file=upload, filename=name, format=kind, rows_total=rows
+        owner=owner,
+        file=upload,
+        filename=name,
+        format=kind,
+        rows_total=rows,
+        request_id=request_id[:64],
     )

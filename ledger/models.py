@@ -262,10 +262,27 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last committed a batch of this job."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker started (or resumed) this job."
+    )
+    request_id = models.CharField(
+        max_length=64, blank=True, help_text="The upload's request id, repeated in the logs."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="ledger_import_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="ledger_import_owner_idx"),
+            # The sweeper's look-up of jobs left pending or running (ledger.imports.stale_jobs).
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                condition=models.Q(status__in=["pending", "running"]),
+                name="ledger_import_unfinished_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"

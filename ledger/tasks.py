@@ -1,13 +1,21 @@
 from celery import shared_task
 
-from ledger.imports import import_run
-from ledger.models import ImportJob
+from cashman_site.celery import dispatch
+from ledger import imports
 
 
 @shared_task(acks_late=True)
 def run_import(job_id: int) -> str:
-    """Import a file uploaded through the API (queued once the upload is committed)."""
-    job = ImportJob.objects.select_related("owner").get(pk=job_id)
-    if job.status != ImportJob.Status.PENDING:
-        return job.status  # delivered twice (acks_late): the first delivery ran it
-    return import_run(job=job).status
+    """Import (or resume) a file uploaded through the API, once claimed: a second delivery of the
+    message, or a second worker, finds the job taken and does nothing."""
+    job = imports.import_claim(job_id=job_id)
+    if job is None:
+        return "not claimed"
+    return imports.import_run(job=job).status
+
+
+@shared_task
+def recover_imports() -> int:
+    """Run by Celery beat every minute: queue again the imports whose worker died and the pending
+    ones whose message was lost. Returns how many were queued."""
+    return sum(dispatch(run_import, job_id) for job_id in imports.import_recover())

@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cashman_site.celery import dispatch
 from cashman_site.renderers import JSONRenderer
 from ledger import bulk, exports, imports, selectors, tasks
 from ledger.filters import TransactionFilter
@@ -130,10 +131,16 @@ class ImportJobViewSet(
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            job = imports.import_create(owner=request.user, upload=upload.validated_data["file"])
+            job = imports.import_create(
+                owner=request.user,
+                upload=upload.validated_data["file"],
+                request_id=getattr(request, "request_id", ""),
+            )
         except imports.ImportFileError as exc:
             raise ValidationError({"file": [str(exc)]}) from exc
-        db_transaction.on_commit(lambda: tasks.run_import.delay(job.pk))
+        # Recorded first: if the broker cannot take the job now, it is queued again later
+        # (ledger.tasks.recover_imports), and the answer is the 202 of a recorded job.
+        db_transaction.on_commit(lambda: dispatch(tasks.run_import, job.pk))
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -185,7 +192,9 @@ class ExportViewSet(viewsets.GenericViewSet):
             stream = exports.export_csv(transactions=transactions)
         else:
             stream = exports.export_json(
-                transactions=transactions, categories=selectors.categories_for(user=request.user)
+                owner=request.user,
+                transactions=transactions,
+                categories=selectors.categories_for(user=request.user),
             )
         response = StreamingHttpResponse(
             stream, content_type="text/csv; charset=utf-8" if kind == "csv" else "application/json"

@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "cashman_site.health.HealthCheckMiddleware",
     # Then every other request gets its id and its one JSON log line, whatever answers it.
     "cashman_site.middleware.RequestLogMiddleware",
+    # Outside all the others, so that every API answer (a 413, a 500 too) says no-store.
+    "cashman_site.middleware.PrivateCacheControlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything parses the query or reads the body: an oversized one is a 414 or a 413.
     "cashman_site.middleware.RequestSizeLimitMiddleware",
@@ -133,6 +135,25 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A killed worker process's task goes back to the queue at once rather than being lost...
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# ...and a message a dead worker had taken comes back after this long (Redis's default is an
+# hour). A long import redelivered while it still runs is not run twice: its job is claimed.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# A broker that is down costs a request about a second, not the default retries' seconds: the
+# work is recorded first and queued again by the beat tasks below.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.4,
+}
+# `celery -A cashman_site beat` (or `worker --beat`); cron users run the management commands.
+CELERY_BEAT_SCHEDULE = {
+    "recover-imports": {"task": "ledger.tasks.recover_imports", "schedule": 60.0},
+    "send-welcome-emails": {"task": "accounts.tasks.send_welcome_emails", "schedule": 60.0},
+}
 
 # --- Email ------------------------------------------------------------------------------------
 # EMAIL_URL picks SMTP (smtp+tls://user:password@smtp.example.com:587); unset, mails are printed.
@@ -147,6 +168,12 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 CASHMAN_IMPORT_MAX_BYTES = env.int("CASHMAN_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 CASHMAN_IMPORT_BATCH_SIZE = env.int("CASHMAN_IMPORT_BATCH_SIZE", default=2000)
+# A running import whose worker has not committed a batch for this long is taken to be dead and
+# resumed by another worker (ledger/imports.py); a pending one this old is queued again.
+CASHMAN_IMPORT_STALE_SECONDS = env.int("CASHMAN_IMPORT_STALE_SECONDS", default=120)
+CASHMAN_IMPORT_REQUEUE_SECONDS = env.int("CASHMAN_IMPORT_REQUEUE_SECONDS", default=60)
+# A job interrupted this many times (a file that kills its worker) fails instead of resuming.
+CASHMAN_IMPORT_MAX_ATTEMPTS = env.int("CASHMAN_IMPORT_MAX_ATTEMPTS", default=3)
 CASHMAN_BATCH_MAX_ROWS = env.int("CASHMAN_BATCH_MAX_ROWS", default=1000)
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -192,7 +219,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "cashman_site.parsers.JSONParser",  # DRF's; too deep a document is a 400, not a 500
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -214,6 +241,8 @@ REST_FRAMEWORK = {
         "anon": env("CASHMAN_THROTTLE_ANON", default="60/min"),
         "user": env("CASHMAN_THROTTLE_USER", default="600/min"),
         "login": env("CASHMAN_THROTTLE_LOGIN", default="10/min"),
+        # Failed logins per account from any address, in fixed windows (accounts/throttling.py).
+        "login_account": env("CASHMAN_THROTTLE_LOGIN_ACCOUNT", default="20/15min"),
         "register": env("CASHMAN_THROTTLE_REGISTER", default="5/hour"),
         "password_change": env("CASHMAN_THROTTLE_PASSWORD_CHANGE", default="5/hour"),
         "imports": env("CASHMAN_THROTTLE_IMPORTS", default="20/hour"),
@@ -242,7 +271,9 @@ CASHMAN_MAX_QUERY_BYTES = env.int("CASHMAN_MAX_QUERY_BYTES", default=4096)
 # --- Login lockout (django-axes) ------------------------------------------------------------
 # After AXES_FAILURE_LIMIT failed logins for one account from one address, that pair is locked
 # out for the cool-off; even the right password then gets 429. Every login path is covered: the
-# token endpoint, the browsable API's login page and the admin's.
+# token endpoint, the browsable API's login page and the admin's. Those three also share the
+# `login` rate per address and `login_account`, failed logins per account from any address, in
+# DEFAULT_THROTTLE_RATES above, whose refusals end with their window.
 AXES_FAILURE_LIMIT = env.int("CASHMAN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("CASHMAN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

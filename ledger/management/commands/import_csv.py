@@ -27,7 +27,8 @@ class Command(BaseCommand):
                 job = imports.import_create(owner=owner, upload=File(handle, name=file.name))
             except imports.ImportFileError as exc:
                 raise CommandError(str(exc)) from exc
-        job = imports.import_run(job=job, progress=self._progress)
+        claimed = imports.import_claim(job_id=job.pk)  # so that no worker takes it meanwhile
+        job = imports.import_run(job=claimed, progress=self._progress) if claimed else job
         self._progress(job)
         self.stdout.write("")
         self.stdout.write(
