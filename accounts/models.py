@@ -34,12 +34,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="When a token family of this user was last revoked (a refresh token used "
         "twice); only tokens issued before it need checking against RevokedTokenFamily.",
     )
-    welcome_email_sent_at = models.DateTimeField(
+    welcome_email_owed_since = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="When the welcome email went out; until then beat queues it again "
-        "(accounts.tasks.send_welcome_emails).",
+        help_text="Set at sign-up, cleared when the welcome email is taken to be sent; while set, "
+        "beat queues it again (accounts.tasks.send_welcome_emails).",
     )
     ledger_generation = models.PositiveBigIntegerField(
         default=0,
@@ -51,12 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     objects = UserManager()
 
-    #: Raised only by UPDATEs in the database, never written back by save() (the counters, and
-    #: the time of the last token-family revocation).
+    #: Changed only by UPDATEs in the database, never written back by save() (the counters, the
+    #: time of the last token-family revocation, and whether a welcome email is owed).
     COUNTERS: ClassVar[tuple[str, ...]] = (
         "token_generation",
         "token_families_revoked_at",
         "ledger_generation",
+        "welcome_email_owed_since",
     )
 
     EMAIL_FIELD = "email"

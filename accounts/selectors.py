@@ -30,19 +30,18 @@ def token_family_revoked(*, family: str) -> bool:
     return RevokedTokenFamily.objects.filter(family=family).exists()
 
 
-#: A welcome email is queued again for this long after sign-up, then given up.
+#: A welcome email is tried again for this long after sign-up, then given up.
 WELCOME_EMAIL_DAYS = 7
 
 
 def users_awaiting_welcome(*, now: datetime.datetime, wait_seconds: int = 60) -> list[int]:
-    """Ids of active users who signed up more than `wait_seconds` ago (their email may still be
-    on its way before that) and less than WELCOME_EMAIL_DAYS ago, and have no welcome email."""
+    """Ids of active users owed a welcome email for more than `wait_seconds` (it may still be on
+    its way before that) and less than WELCOME_EMAIL_DAYS."""
     return list(
         User.objects.filter(
             is_active=True,
-            welcome_email_sent_at__isnull=True,
-            date_joined__lt=now - datetime.timedelta(seconds=wait_seconds),
-            date_joined__gte=now - datetime.timedelta(days=WELCOME_EMAIL_DAYS),
+            welcome_email_owed_since__lt=now - datetime.timedelta(seconds=wait_seconds),
+            welcome_email_owed_since__gte=now - datetime.timedelta(days=WELCOME_EMAIL_DAYS),
         )
         .order_by("pk")
         .values_list("pk", flat=True)[:1000]

@@ -48,7 +48,8 @@ def user_create(
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Sign-up: create the account, and once it is committed, queue the welcome email."""
     user = user_create(email=email, password=password, first_name=first_name, last_name=last_name)
-    # Recorded as not sent yet: if the broker cannot take it now, beat queues it again.
+    # Recorded as owed: if the broker cannot take it now, beat queues it again.
+    User.objects.filter(pk=user.pk).update(welcome_email_owed_since=user.date_joined)
     transaction.on_commit(lambda: dispatch(send_welcome_email, user.pk))
     return user
 

@@ -14,8 +14,9 @@ at most the limit per account and window, and the owner they shut out waits at m
 window ends (Retry-After says how long); nothing stays locked and nobody has to unlock it. An
 attacker who keeps failing can keep the account's logins refused window after window: that is
 the price of any per-account limit, and why the window is short. Tokens and sessions the owner
-already holds keep working. A successful login does not reset the count, so an owner signing in
-now and then gives an attacker no new guesses.
+already holds keep working, and so do logins from an address the account has signed in from
+before. A successful login does not reset the count, so an owner signing in now and then gives an
+attacker no new guesses.
 """
 
 import functools
@@ -26,6 +27,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from axes.models import AccessLog
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ImproperlyConfigured
 from django.dispatch import receiver
@@ -40,6 +42,7 @@ from cashman_site.throttling import (
     RATE_LIMITS_ATTR,
     RateLimit,
     SharedCacheRateThrottle,
+    client_address,
     rate_limits,
 )
 
@@ -78,7 +81,7 @@ class LoginAccountThrottle(SharedCacheRateThrottle):
         target = getattr(request, "_request", request)  # what RateLimitHeadersMiddleware reads
         limit = RateLimit(limit=self.num_requests, remaining=remaining, reset=reset)
         setattr(target, RATE_LIMITS_ATTR, [*rate_limits(target), limit])
-        return failures < self.num_requests
+        return failures < self.num_requests or _signed_in_from(account, request)
 
     def failed(self, account: str) -> None:
         """Count one failed login of `account` in the current window."""
@@ -97,6 +100,15 @@ class LoginAccountThrottle(SharedCacheRateThrottle):
         self.reset_at = (window + 1) * self.duration
         ident = hashlib.sha256(account.encode()).hexdigest()
         return f"{self.cache_format % {'scope': self.scope, 'ident': ident}}:{window}"
+
+
+def _signed_in_from(account: str, request: Request | HttpRequest) -> bool:
+    """Whether `account` has signed in from this request's address before (django-axes logs
+    every successful login, on every path). Such an address is not refused for failures made
+    from elsewhere, so an attacker who knows an owner's email cannot shut the owner out from
+    home; it stays under the per-address rate and axes's lockout of its own failures."""
+    address = client_address(request)
+    return bool(address) and AccessLog.objects.filter(username=account, ip_address=address).exists()
 
 
 class LoginAddressThrottle(SharedCacheRateThrottle):

@@ -67,8 +67,10 @@ class Outage:
 OUTAGE = Outage()
 os.register_at_fork(after_in_child=OUTAGE.clear)  # a new worker tries Redis afresh
 
-#: What a Redis that is down, unreachable or hanging raises (redis-py's, and the socket's).
-DOWN = (redis_py.exceptions.ConnectionError, redis_py.exceptions.TimeoutError, OSError)
+#: What a Redis that cannot serve raises: down, unreachable or hanging (connection and timeout
+#: errors, the socket's), and refusing writes (out of memory under `noeviction`, a read-only
+#: replica after a failover, a failed snapshot under `stop-writes-on-bgsave-error`).
+DOWN = (redis_py.exceptions.RedisError, OSError)
 
 
 def outage() -> str | None:

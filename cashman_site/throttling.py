@@ -125,6 +125,8 @@ class LocalCounts:
         with self._lock:
             if len(self._counts) >= self.PRUNE_ABOVE:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+                if len(self._counts) >= self.PRUNE_ABOVE // 2:  # as Leases: start afresh
+                    self._counts = {}
             window_ends, count = self._counts.get(key, (ends, 0))
             self._counts[key] = (window_ends, count + 1)
             return count + 1

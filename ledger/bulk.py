@@ -32,7 +32,8 @@ def content_fingerprint(*, date: Any, amount: Any, description: str, occurrence:
     coffee with the n-th stored one and adds nothing, while a first import keeps both."""
     content = f"{date}|{amount:.2f}|{description.strip()}"
     if occurrence > 1:  # occurrence 1 keeps the digest stored before occurrences were counted
-        content = f"{content}|{occurrence}"
+        # NUL, which no stored description holds: no description can end like another's count.
+        content = f"{content}\x00{occurrence}"
     return hashlib.sha256(content.encode()).hexdigest()
 
 

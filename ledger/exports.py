@@ -11,10 +11,9 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from ledger.imports import EXPORT_FORMAT
+from ledger.imports import EXPORT_FORMAT, export_source
 from ledger.models import Category, Transaction
 
 CSV_COLUMNS = ["date", "type", "description", "amount", "category", "external_id"]
@@ -60,13 +59,6 @@ def export_csv(*, transactions: QuerySet[Transaction]) -> Iterator[str]:
                 spreadsheet_text(external_id),
             ]
         )
-
-
-def export_source(owner: User) -> str:
-    """Names the ledger an export comes from, the same in every export of it, different for
-    every user and every server (keyed with the server's SECRET_KEY, which it does not reveal).
-    A restore keys each row on it and the row's id, so rows of two ledgers never collide."""
-    return salted_hmac("cashman.export-source", str(owner.pk), algorithm="sha256").hexdigest()[:32]
 
 
 def export_json(

@@ -14,15 +14,15 @@ import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError
 from django.db import transaction as db_transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from ledger import bulk
@@ -223,7 +223,7 @@ def _parse(
     values: dict[str, Any],
     categories: bulk.CategoryCache,
     occurrences: bulk.Occurrences,
-    source: str | None = None,
+    origin: "Origin | None" = None,
 ):
     """A Transaction (not saved) from raw values, or the errors by field."""
     errors: dict[str, list[str]] = {}
@@ -262,14 +262,33 @@ def _parse(
     if errors:
         return None, errors
     if not tx.external_id:
-        tx.fingerprint = _fingerprint(tx, values, occurrences, source)
+        tx.fingerprint = _fingerprint(tx, values, occurrences, origin or Origin(None, own=False))
     return tx, {}
 
 
+def export_source(owner: User) -> str:
+    """Names the ledger an export comes from: the same in every export of it, different for every
+    user and every server (keyed with the server's SECRET_KEY, which it does not reveal; a new
+    key names new sources). A restore keys each row on it and the row's id, so that rows of two
+    ledgers never collide, and knows an export of the very ledger it restores into."""
+    return salted_hmac("cashman.export-source", str(owner.pk), algorithm="sha256").hexdigest()[:32]
+
+
+class Origin(NamedTuple):
+    """Where an export's rows come from: its `source`, and whether that is the ledger they are
+    being restored into."""
+
+    source: str | None
+    own: bool
+
+
 def _fingerprint(
-    tx: Transaction, values: dict[str, Any], occurrences: bulk.Occurrences, source: str | None
+    tx: Transaction, values: dict[str, Any], occurrences: bulk.Occurrences, origin: Origin
 ) -> str:
+    source = origin.source
     if values.get("_export") and values.get("id") is not None:
+        if origin.own and isinstance(values["id"], int):
+            tx.restored_id = values["id"]  # type: ignore[attr-defined]
         # A restored export keeps rows that merely look alike: the source row's id tells them
         # apart, and the export's source (server and ledger) tells apart rows of two ledgers
         # that share an id. Exports made before `source` existed are keyed on the id alone.
@@ -385,7 +404,7 @@ def _import_rows(job: ImportJob, progress) -> None:
     occurrences = bulk.Occurrences()
     committed = job.rows_processed  # by an earlier attempt: parsed again, never stored again
     seen = 0
-    source = None
+    origin = Origin(None, own=False)
     batch: list[tuple[int, Transaction]] = []
     with job.file.open("rb") as stream:
         for number, values in iter_rows(stream, job.format):
@@ -393,11 +412,12 @@ def _import_rows(job: ImportJob, progress) -> None:
                 for name in values[CATEGORIES_KEY]:
                     categories.get(name, create=True)
                 source = values.get(SOURCE_KEY)
+                origin = Origin(source, own=source == export_source(job.owner))
                 continue
             seen += 1
             # Every row is parsed, the committed ones too: a fingerprint counts the rows alike
             # before it, from the file's first row.
-            tx, errors = _parse(job.owner, values, categories, occurrences, source)
+            tx, errors = _parse(job.owner, values, categories, occurrences, origin)
             if seen <= committed:
                 if seen % settings.CASHMAN_IMPORT_BATCH_SIZE == 0:
                     _beat(job)
@@ -431,55 +451,68 @@ def _invalid(job: ImportJob, number: int, errors: dict[str, list[str]]) -> None:
 COUNTERS = ["rows_processed", "created_count", "duplicate_count", "invalid_count", "errors"]
 
 
-def _flush(job: ImportJob, batch: list[tuple[int, Transaction]], *, tries: int = 3) -> None:
+def _flush(job: ImportJob, batch: list[tuple[int, Transaction]]) -> None:
     """Commit a batch with the job's counters and heartbeat, as the job's current claimant.
 
-    The owner's row is locked first, so two imports of one ledger (two uploads of the same file)
-    check and insert their batches one after the other, and the second finds the first's rows
-    as duplicates. Where the database cannot lock a row (SQLite), a batch that lost the race to
-    a unique constraint is checked again."""
-    for attempt in range(tries):
-        try:
-            with db_transaction.atomic():
-                list(User.objects.select_for_update().filter(pk=job.owner_id).values_list("pk"))
-                claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
-                if claimant.values_list("attempts", flat=True).first() != job.attempts:
-                    raise Superseded
-                duplicates = bulk.mark_duplicates(job.owner, batch)
-                new = [tx for number, tx in batch if number not in duplicates]
-                bulk.insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
-                job.heartbeat_at = timezone.now()
-                claimant.update(
-                    heartbeat_at=job.heartbeat_at,
-                    rows_processed=job.rows_processed,
-                    created_count=job.created_count + len(new),
-                    duplicate_count=job.duplicate_count + len(duplicates),
-                    invalid_count=job.invalid_count,
-                    errors=job.errors,
-                )
-        except IntegrityError:
-            if attempt == tries - 1:
-                raise
-            for _, tx in batch:
-                tx.pk = None  # the rolled-back insert had numbered them
-            continue
-        job.created_count += len(new)
-        job.duplicate_count += len(duplicates)
-        return
+    The owner's row is locked first (on SQLite, the transaction takes the database's write lock
+    as it begins: settings' transaction_mode), so two imports of one ledger (two uploads of the
+    same file) check and insert their batches one after the other, and the second finds the
+    first's rows as duplicates."""
+    with db_transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=job.owner_id).values_list("pk"))
+        claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
+        if claimant.values_list("attempts", flat=True).first() != job.attempts:
+            raise Superseded
+        duplicates = bulk.mark_duplicates(job.owner, batch) | _still_there(job, batch)
+        new = [tx for number, tx in batch if number not in duplicates]
+        bulk.insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
+        job.heartbeat_at = timezone.now()
+        claimant.update(
+            heartbeat_at=job.heartbeat_at,
+            rows_processed=job.rows_processed,
+            created_count=job.created_count + len(new),
+            duplicate_count=job.duplicate_count + len(duplicates),
+            invalid_count=job.invalid_count,
+            errors=job.errors,
+        )
+    job.created_count += len(new)
+    job.duplicate_count += len(duplicates)
+
+
+def _still_there(job: ImportJob, batch: list[tuple[int, Transaction]]) -> set[int]:
+    """Rows of an export of this very ledger whose transaction is still in it: a restore after a
+    loss brings back only what was lost."""
+    restored = {number: tx.restored_id for number, tx in batch if getattr(tx, "restored_id", None)}
+    if not restored:
+        return set()
+    present = set(
+        Transaction.objects.filter(owner=job.owner, pk__in=restored.values()).values_list(
+            "pk", flat=True
+        )
+    )
+    return {number for number, pk in restored.items() if pk in present}
 
 
 def _finish(job: ImportJob, status: str, failure: str = "") -> ImportJob:
-    """End the job, and delete its uploaded file: nothing reads it again. A failed job's
-    counters are the committed ones, not those of a batch that was being built."""
+    """End the job, as its current claimant (a worker that was taken over changes nothing), and
+    delete its uploaded file: nothing reads it again. A failed job's counters are the committed
+    ones, not those of a batch that was being built."""
     if status == ImportJob.Status.FAILED:
         job.refresh_from_db(fields=COUNTERS)
     job.status, job.failure, job.finished_at = status, failure, timezone.now()
+    ended = ImportJob.objects.filter(pk=job.pk, attempts=job.attempts).update(
+        status=status, failure=failure, finished_at=job.finished_at, file=""
+    )
+    if not ended:
+        logger.warning("import %s was taken over by another worker before it ended", job.pk)
+        job.refresh_from_db(fields=["status", "failure", "finished_at"])
+        return job
     if job.file:
         try:
-            job.file.delete(save=False)
-        except OSError:
+            job.file.storage.delete(job.file.name)
+        except Exception:  # the job has ended either way; purge_import_files sweeps leftovers
             logger.warning("could not delete the file of import %s", job.pk, exc_info=True)
-    job.save(update_fields=["status", "failure", "finished_at", "file"])
+        job.file.name = ""
     return job
 
 

@@ -87,7 +87,24 @@ class TestFailedLoginsPerAccount:
         assert token_login(api_client, user.email, WRONG, "198.51.100.1").status_code == 401
         assert token_login(api_client, user.email, PASSWORD, owner).status_code == 200
         assert token_login(api_client, user.email, WRONG, "198.51.100.2").status_code == 401
-        assert token_login(api_client, user.email, PASSWORD, owner).status_code == 429
+        # Over the limit: refused from an address the account never signed in from...
+        assert token_login(api_client, user.email, PASSWORD, "203.0.113.99").status_code == 429
+        # ...but not from the owner's own, so guesses from elsewhere cannot shut the owner out.
+        assert token_login(api_client, user.email, PASSWORD, owner).status_code == 200
+
+    def test_the_owners_known_address_is_not_refused_for_others_failures(
+        self, client, api_client, user, rates
+    ):
+        rates(login_account="3/15min")
+        home = "203.0.113.7"
+        assert token_login(api_client, user.email, PASSWORD, home).status_code == 200
+        for address in addresses(10):  # an attacker who knows the email, from many addresses
+            token_login(api_client, user.email, WRONG, address)
+        assert token_login(api_client, user.email, PASSWORD, "198.51.100.200").status_code == 429
+        assert token_login(api_client, user.email, PASSWORD, home).status_code == 200
+        assert form_login(client, API_LOGIN, user.email, PASSWORD, home).status_code == 302
+        # The known address is still under the rules for its own failures.
+        assert token_login(api_client, user.email, WRONG, home).status_code == 401
 
     def test_a_body_that_is_not_an_object_is_still_a_400(self, api_client):
         response = api_client.post(TOKEN, [1, 2], format="json")

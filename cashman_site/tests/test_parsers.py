@@ -8,6 +8,16 @@ from cashman_site.parsers import TOO_DEEP_MESSAGE
 pytestmark = pytest.mark.django_db
 
 DEPTHS = [950, 5_000, 100_000]
+#: Past every CPython's parser limit. Shallower documents are too deep for Python 3.11's parser
+#: (950 was a 500 there) but may parse on later versions, then fail validation: 400 either way.
+BEYOND_ANY_PARSER = 100_000
+
+
+def assert_refused(response, depth: int) -> None:
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    if depth >= BEYOND_ANY_PARSER:
+        assert response.json() == {"detail": TOO_DEEP_MESSAGE}
 
 
 def nested(kind: str, depth: int) -> str:
@@ -24,8 +34,7 @@ def nested(kind: str, depth: int) -> str:
 def test_a_deeply_nested_body_is_a_400_parse_error(api_client, auth_client, url, kind, depth):
     client = api_client if url.startswith("/api/v1/auth/") else auth_client
     response = client.post(url, nested(kind, depth), content_type="application/json")
-    assert response.status_code == 400
-    assert response.json() == {"detail": TOO_DEEP_MESSAGE}
+    assert_refused(response, depth)
 
 
 @pytest.mark.parametrize("kind", ["array", "object"])
@@ -34,8 +43,7 @@ def test_a_deeply_nested_batch_is_a_400_parse_error(auth_client, kind, depth):
     response = auth_client.post(
         "/api/v1/transactions/batch/", nested(kind, depth), content_type="application/json"
     )
-    assert response.status_code == 400
-    assert response.json() == {"detail": TOO_DEEP_MESSAGE}
+    assert_refused(response, depth)
 
 
 @pytest.mark.parametrize("depth", [50, 500])

@@ -155,6 +155,14 @@ class TestRowsAlike:
         assert created_and_duplicates(coffees(3)) == (1, 2)  # the third coffee is new
         assert Transaction.objects.filter(owner=user).count() == 3
 
+    def test_a_description_ending_like_a_count_is_not_mistaken_for_one(self, auth_client, upload):
+        content = (
+            b"date,description,amount\n2026-11-03,coffee|2,-3.20\n"
+            b"2026-11-03,coffee,-3.20\n2026-11-03,coffee,-3.20\n"
+        )
+        job = ImportJob.objects.get(pk=upload(auth_client, content).json()["id"])
+        assert (job.created_count, job.duplicate_count) == (3, 0)
+
     def test_a_csv_export_of_rows_alike_comes_back_whole_elsewhere(
         self, auth_client, other_client, other_user, upload
     ):
@@ -185,17 +193,41 @@ class TestRowsAlike:
             "salary",
         ]
 
-    def test_an_export_restores_into_its_own_ledger_as_duplicates(self, auth_client, upload):
+    def test_restoring_a_ledgers_own_export_brings_back_only_what_was_lost(
+        self, auth_client, user, upload
+    ):
+        for description in ("rent", "coffee", "coffee"):
+            auth_client.post(
+                reverse("api:expense-list"),
+                {"description": description, "amount": "3", "date": "2026-11-03"},
+            )
+        exported = b"".join(
+            auth_client.get(reverse("api:export-list"), {"format": "json"}).streaming_content
+        )
+        header = json.loads(exported.split(b"\n")[0][:-1] + b"}")
+        assert header["source"] == imports.export_source(user)
+        lost = Transaction.objects.filter(owner=user, description="coffee").first()
+        auth_client.delete(reverse("api:transaction-detail", args=[lost.pk]))
+
+        def restore() -> tuple[int, int]:
+            job = ImportJob.objects.get(pk=upload(auth_client, exported, "b.json").json()["id"])
+            return job.created_count, job.duplicate_count
+
+        assert restore() == (1, 2)  # the lost coffee; the rent and the other coffee are there
+        assert restore() == (0, 3)
+        assert sorted(Transaction.objects.values_list("description", flat=True)) == [
+            "coffee",
+            "coffee",
+            "rent",
+        ]
+
+    def test_another_users_export_is_restored_whole(self, auth_client, other_client, upload):
         auth_client.post(reverse("api:expense-list"), {"description": "x", "amount": "1"})
         exported = b"".join(
             auth_client.get(reverse("api:export-list"), {"format": "json"}).streaming_content
         )
-        assert json.loads(exported.split(b"\n")[0][:-1] + b"}")["source"]
-        upload(auth_client, exported, "b.json")
-        again = ImportJob.objects.latest("pk")
-        assert (again.created_count, again.duplicate_count) == (1, 0)  # restored once...
-        upload(auth_client, exported, "b.json")
-        assert (ImportJob.objects.latest("pk").created_count,) == (0,)  # ...and never again
+        job = ImportJob.objects.get(pk=upload(other_client, exported, "b.json").json()["id"])
+        assert (job.created_count, job.duplicate_count) == (1, 0)
 
 
 class TestInterruptedJobs:
@@ -379,7 +411,10 @@ class TestCommands:
         job.refresh_from_db()
         assert (job.status, job.created_count) == ("succeeded", 2)
 
-    def test_purge_import_files_keeps_only_what_unfinished_jobs_need(self, queued, settings):
+    def test_purge_import_files_keeps_only_what_unfinished_jobs_need(
+        self, queued, settings, tmp_path
+    ):
+        settings.MEDIA_ROOT = tmp_path  # this test's files only
         pending = queued(coffees(2))
         ended = queued(coffees(3))
         ImportJob.objects.filter(pk=ended.pk).update(status="failed")  # ended before files went
@@ -390,6 +425,8 @@ class TestCommands:
         os.utime(orphan, (old, old))
         young = orphan.with_name("being-uploaded.csv")
         young.write_bytes(b"y")
+        now = timezone.now().timestamp()  # the command's clock, which may not be the disk's
+        os.utime(young, (now, now))
 
         out = io.StringIO()
         call_command("purge_import_files", stdout=out)

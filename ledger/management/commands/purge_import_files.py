@@ -1,4 +1,5 @@
 import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -28,10 +29,11 @@ class Command(BaseCommand):
             job.file.delete(save=False)
             job.save(update_fields=["file"])
         named = set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
-        folder = settings.MEDIA_ROOT / "imports"
+        root = Path(settings.MEDIA_ROOT)
+        folder = root / "imports"
         cutoff = (timezone.now() - datetime.timedelta(hours=hours)).timestamp()
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            name = path.relative_to(settings.MEDIA_ROOT).as_posix()
+            name = path.relative_to(root).as_posix()
             if path.is_file() and name not in named and path.stat().st_mtime < cutoff:
                 freed += path.stat().st_size
                 path.unlink()
