@@ -13,16 +13,12 @@ to a counter without ever taking it past a limit (see there).
 
 Redis is a cache here, never the only copy of anything: when it does not answer, a read is a miss
 and a write is skipped, so every request is still answered from the database. After a failure
-the process does not try Redis again for `OUTAGE_RETRY_SECONDS`, so a Redis that hangs costs one
+the process does not try Redis again for `cashman_site.outage.RETRY_SECONDS`, so a Redis that hangs costs one
 request its socket timeout, not every request. Counting calls (`incr`, `reserve`) raise
 `CacheUnavailable` instead, for the rate limits to count in the process meanwhile (never to let
 everything through). `/readyz` reports the outage (`outage()`).
 """
 
-import logging
-import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -30,42 +26,16 @@ import redis as redis_py
 from django.core.cache.backends import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-logger = logging.getLogger("cashman.cache")
-T = TypeVar("T")
+from cashman_site.outage import Outage
 
-#: How long a process leaves Redis alone after it failed to answer.
-OUTAGE_RETRY_SECONDS = 5.0
+T = TypeVar("T")
 
 
 class CacheUnavailable(Exception):
     """The shared cache did not answer a call whose result cannot be made up (a count)."""
 
 
-class Outage:
-    """When this process last found Redis not answering, and until when it leaves it alone."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.until = 0.0
-        self.error = ""
-
-    def active(self) -> bool:
-        return time.monotonic() < self.until
-
-    def trip(self, error: Exception) -> None:
-        with self._lock:
-            if not self.active():
-                logger.warning("the cache (Redis) does not answer, skipped for now: %s", error)
-            self.until = time.monotonic() + OUTAGE_RETRY_SECONDS
-            self.error = str(error)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.until, self.error = 0.0, ""
-
-
-OUTAGE = Outage()
-os.register_at_fork(after_in_child=OUTAGE.clear)  # a new worker tries Redis afresh
+OUTAGE = Outage("the cache (Redis)")
 
 #: What a Redis that cannot serve raises: down, unreachable or hanging (connection and timeout
 #: errors, the socket's), and refusing writes (out of memory under `noeviction`, a read-only

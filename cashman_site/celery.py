@@ -11,6 +11,8 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
+from cashman_site.outage import Outage
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cashman_site.settings.production")
 
 app = Celery("cashman")
@@ -19,6 +21,7 @@ app.autodiscover_tasks()
 
 
 logger = logging.getLogger("cashman.tasks")
+BROKER_OUTAGE = Outage("the Celery broker")
 
 
 def dispatch(task: Any, *args: Any) -> bool:
@@ -35,9 +38,13 @@ def dispatch(task: Any, *args: Any) -> bool:
             logger.exception("%s%r failed", task.name, args)
             return False
         return True
+    if BROKER_OUTAGE.active():  # it failed moments ago: do not make this request wait too
+        logger.warning("not queued while the broker is down: %s%r", task.name, args)
+        return False
     try:
         task.apply_async(args=args)
     except (OperationalError, OSError) as exc:
+        BROKER_OUTAGE.trip(exc)
         logger.warning("could not queue %s%r: %s", task.name, args, exc)
         return False
     return True

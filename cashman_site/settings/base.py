@@ -145,15 +145,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # ...and a message a dead worker had taken comes back after this long (Redis's default is an
 # hour). A long import redelivered while it still runs is not run twice: its job is claimed.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
-# A broker that is down costs a request about a second, not the default retries' seconds: the
-# work is recorded first and queued again by the beat tasks below.
+# A broker that refuses costs a request about a second, and one that hangs its socket timeouts,
+# not the default retries' seconds or forever; after a failure, each process leaves the broker
+# alone for a few seconds (cashman_site.celery.dispatch). The work is recorded first and queued
+# again by the beat tasks below.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,  # longer than the worker's one-second BRPOP
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
-    "interval_max": 0.4,
+    "interval_max": 0.2,
 }
 # `celery -A cashman_site beat` (or `worker --beat`); cron users run the management commands.
 CELERY_BEAT_SCHEDULE = {

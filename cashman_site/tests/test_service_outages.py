@@ -5,9 +5,13 @@ happened, and the work that could not be queued is done once the broker is back.
 "Does not answer" is a real refusal: the URLs name a loopback port nothing listens on.
 """
 
+import contextlib
 import json
 import secrets
+import socket
+import threading
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 
@@ -127,3 +131,45 @@ def test_with_only_the_broker_down_the_answers_say_what_happened(production_site
         assert jobs["count"] == 1  # one job recorded: no orphan, no error to retry
         assert jobs["results"][0]["status"] == "pending"
         assert "Traceback" not in s.log.read_text()
+
+
+@contextlib.contextmanager
+def hanging_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers: a hung Redis."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", free_port()))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_with_a_broker_that_hangs_registrations_are_still_answered(production_site):
+    """Without socket timeouts, publishing to a broker that accepts and never answers waits
+    forever: gunicorn kills the worker and the client gets no answer. With them, the first
+    request waits out the timeout and the next ones skip the broker for a few seconds."""
+    with hanging_port() as port:
+        nowhere = f"redis://127.0.0.1:{port}/0"
+        with gunicorn(
+            production_site, workers=1, CELERY_BROKER_URL=nowhere, **media(production_site)
+        ) as s:
+            for _ in range(3):
+                _, token = sign_up(s)
+                assert get(s, "/api/v1/auth/me/", token)[0] == 200
+            assert '"status": 500' not in s.log.read_text()
