@@ -36,8 +36,8 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from accounts.exceptions import TooManyFailedLogins
+from accounts.lockout import login_username
 from cashman_site.cache import CacheUnavailable
-from cashman_site.lockout import login_username
 from cashman_site.throttling import (
     RATE_LIMITS_ATTR,
     RateLimit,

@@ -21,7 +21,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from ledger.exceptions import LedgerError
+from cashman_site.errors import ApplicationError
 
 logger = logging.getLogger("cashman.errors")
 
@@ -58,7 +58,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, SuspiciousOperation):
         # Raised while DRF parses the body (too many fields or files): the client's fault.
         exc = exceptions.ParseError("Bad request.")
-    elif isinstance(exc, LedgerError):
+    elif isinstance(exc, ApplicationError):
         return Response({"detail": exc.message}, status=exc.status_code)
     elif isinstance(exc, IntegrityError):
         # A constraint caught a write that validation could not (a race between two requests).

@@ -1,15 +1,11 @@
-"""What the ledger's services raise when a write cannot go ahead; the API maps them to statuses."""
+"""What the ledger's services raise when a write cannot go ahead; the API maps them to statuses
+(cashman_site.exception_handler knows their base, ApplicationError)."""
+
+from cashman_site.errors import ApplicationError
 
 
-class LedgerError(Exception):
-    """Base class: `message` is safe to show to the client."""
-
-    status_code = 400
-    default_message = "The request cannot be carried out."
-
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+class LedgerError(ApplicationError):
+    """Base class of the ledger's errors: `message` is safe to show to the client."""
 
 
 class StaleVersion(LedgerError):

@@ -293,9 +293,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("CASHMAN_LOGIN_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_USERNAME_CALLABLE = "cashman_site.lockout.login_username"
-AXES_CLIENT_IP_CALLABLE = "cashman_site.lockout.client_ip"
-AXES_LOCKOUT_CALLABLE = "cashman_site.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # The address and browser of each attempt are enough; do not keep what was typed in the form.
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password", "old_password"]
 
