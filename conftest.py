@@ -12,9 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import RefreshToken
-from cashman_site.cache import OUTAGE
-from cashman_site.throttling import LEASES, LOCAL_COUNTS
-from ledger import cache as ledger_cache
+from cashman_site import process_state
 
 
 def _database_vendor() -> str:
@@ -86,19 +84,12 @@ def chromium() -> Iterator:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttle counts (and anything else cached) never leak from one test into the next, nor
-    do what this process keeps in front of the cache: its reserved requests, its ledger entries."""
-    forgets = (
-        OUTAGE.clear,
-        cache.clear,
-        LEASES.clear,
-        LOCAL_COUNTS.clear,
-        ledger_cache.LOCAL.clear,
-    )
-    for forget in forgets:
+    """Throttle counts (and anything else cached) never leak from one test into the next, nor does
+    anything this process keeps in memory (cashman_site.process_state: every such cache)."""
+    for forget in (cache.clear, process_state.reset):
         forget()
     yield
-    for forget in forgets:
+    for forget in (cache.clear, process_state.reset):
         forget()
 
 

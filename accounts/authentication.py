@@ -16,6 +16,7 @@ from rest_framework_simplejwt.utils import (
 
 from accounts.selectors import token_family_revoked, user_by_id
 from accounts.tokens import token_family, token_generation
+from cashman_site import process_state
 
 REVOKED_MESSAGE = "This token was revoked (password change or deactivation)."
 FAMILY_REVOKED_MESSAGE = (
@@ -57,6 +58,9 @@ def _may_be_in_a_revoked_family(token: Any, user: Any) -> bool:
 def _verified(raw_token: bytes) -> Any:
     # A failure raises, and lru_cache keeps nothing of it.
     return authentication.JWTAuthentication().get_validated_token(raw_token)
+
+
+process_state.register("accounts: verified tokens", _verified.cache_clear)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):

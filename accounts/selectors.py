@@ -5,6 +5,7 @@ from typing import cast
 from django.db.models import QuerySet
 
 from accounts.models import RevokedTokenFamily, User
+from cashman_site import process_state
 from cashman_site.statements import PLACEHOLDER, ModelStatement
 
 
@@ -16,6 +17,9 @@ def users_all() -> QuerySet[User]:
 @functools.cache
 def _user_by_id() -> ModelStatement:
     return ModelStatement(User.objects.filter(pk=PLACEHOLDER), lambda users: users.get())
+
+
+process_state.register("accounts: user statement", _user_by_id.cache_clear)
 
 
 def user_by_id(*, user_id: int) -> User | None:

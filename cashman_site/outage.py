@@ -2,9 +2,10 @@
 breaker): a Redis or a broker that hangs then costs one request its timeout, not every request."""
 
 import logging
-import os
 import threading
 import time
+
+from cashman_site import process_state
 
 logger = logging.getLogger("cashman.outage")
 
@@ -20,7 +21,7 @@ class Outage:
         self._lock = threading.Lock()
         self.until = 0.0
         self.error = ""
-        os.register_at_fork(after_in_child=self.clear)  # a new worker tries afresh
+        process_state.register(f"outage: {service}", self.clear)  # a new worker tries afresh
 
     def active(self) -> bool:
         return time.monotonic() < self.until

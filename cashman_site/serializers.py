@@ -6,6 +6,8 @@ from typing import ClassVar
 from rest_framework import serializers
 from rest_framework.fields import Field
 
+from cashman_site import process_state
+
 
 def needs_deep_copy(field: Field) -> bool:
     """Whether `fresh_copy` must copy this field deeply (see there)."""
@@ -72,3 +74,11 @@ class ModelSerializer(serializers.ModelSerializer):
         if cls not in validators:
             validators[cls] = super().get_validators()
         return list(validators[cls])
+
+
+def _forget_serializer_parts() -> None:
+    ModelSerializer._field_prototypes.clear()
+    ModelSerializer._validator_lists.clear()
+
+
+process_state.register("serializers: field prototypes and validators", _forget_serializer_parts)

@@ -26,7 +26,6 @@ tightest of them into `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLi
 """
 
 import math
-import os
 import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, cast
@@ -38,6 +37,7 @@ from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from cashman_site import process_state
 from cashman_site.cache import CacheUnavailable
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
@@ -109,7 +109,7 @@ class Leases:
 
 LEASES = Leases()
 # A forked child starts with none of its parent's reservations.
-os.register_at_fork(after_in_child=LEASES.clear)
+process_state.register("throttling: reserved requests", LEASES.clear)
 
 
 class LocalCounts:
@@ -137,7 +137,7 @@ class LocalCounts:
 
 
 LOCAL_COUNTS = LocalCounts()
-os.register_at_fork(after_in_child=LOCAL_COUNTS.clear)
+process_state.register("throttling: counts while the cache is down", LOCAL_COUNTS.clear)
 
 
 class SharedCacheRateThrottle(throttling.SimpleRateThrottle):

@@ -24,7 +24,6 @@ timeout.
 """
 
 import hashlib
-import os
 import pickle
 import threading
 import time
@@ -36,6 +35,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import F
+
+from cashman_site import process_state
 
 T = TypeVar("T")
 _MISSING = object()
@@ -92,7 +93,7 @@ class LocalEntries:
 
 
 LOCAL = LocalEntries(LOCAL_BYTES)
-os.register_at_fork(after_in_child=LOCAL.clear)
+process_state.register("ledger: cached reads kept in memory", LOCAL.clear)
 
 
 def enabled() -> bool:

@@ -13,6 +13,7 @@ from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
+from cashman_site import process_state
 from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Category, Transaction
@@ -157,6 +158,14 @@ class TransactionFilter(django_filters.FilterSet):
 
     def filter_amount_max(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
         return queryset.filter(amount__lte=value, amount__gte=-value)
+
+
+def _forget_filter_parts() -> None:
+    TransactionFilter._form_classes.clear()
+    TransactionFilter._widget_maps.clear()
+
+
+process_state.register("ledger: filter forms and widgets", _forget_filter_parts)
 
 
 class StableOrderingFilter(OrderingFilter):

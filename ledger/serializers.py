@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from cashman_site import process_state
 from cashman_site.serializers import ModelSerializer
 from ledger import selectors
 from ledger.choices import TransactionType
@@ -108,6 +109,9 @@ def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ..
     """The names of a serializer's fields, in order: found once per class, not by building an
     instance (and its fields) for every request."""
     return tuple(serializer_class().fields)
+
+
+process_state.register("ledger: serializer field names", field_names.cache_clear)
 
 
 def transaction_values(tx: Transaction) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, 
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
+from cashman_site import process_state
 from cashman_site.statements import PLACEHOLDER, IdStatement
 from ledger.choices import TransactionType
 from ledger.models import Transaction
@@ -113,6 +114,9 @@ def _summary_statement(summary: str) -> tuple[IdStatement, tuple[str, ...]]:
     query = rows.query
     names = (*query.extra_select, *query.values_select, *query.annotation_select)
     return IdStatement(rows, list, columns=rows), names
+
+
+process_state.register("ledger: summary statements", _summary_statement.cache_clear)
 
 
 def _summary_rows(summary: str, user: User) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.models import User
+from cashman_site import process_state
 from cashman_site.statements import (
     PLACEHOLDER,
     IdStatement,
@@ -87,6 +88,7 @@ class TransactionRows(_ListedRows):
 #: Statements of filtered lists' values() querysets, by the filters given (not their values),
 #: the ordering and the statement (the count, or a slice).
 _FILTERED = ShapedStatements(size=512)
+process_state.register("ledger: filtered list statements", _FILTERED.entries.clear)
 
 
 class FilteredTransactionRows(_ListedRows):
@@ -147,6 +149,10 @@ def _page_statement(
 ) -> IdStatement:
     rows = _listed(transaction_type, ordering)
     return IdStatement(rows, lambda rows: list(rows[low:high]), columns=rows)
+
+
+process_state.register("ledger: list count statements", _count_statement.cache_clear)
+process_state.register("ledger: list page statements", _page_statement.cache_clear)
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:

@@ -1,0 +1,54 @@
+"""Every cache a process keeps for its life is registered in cashman_site.process_state, and one
+reset() (which the tests and every forked worker call) forgets them all."""
+
+import pytest
+from django.urls import reverse
+
+from accounts import authentication, selectors
+from cashman_site import process_state
+from cashman_site.serializers import ModelSerializer
+from ledger import cache as ledger_cache
+from ledger import serializers
+from ledger.filters import TransactionFilter
+from ledger.selectors import summaries, transactions
+from ledger.tests.factories import TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sizes() -> dict[str, int]:
+    return {
+        "verified tokens": authentication._verified.cache_info().currsize,
+        "user statement": selectors._user_by_id.cache_info().currsize,
+        "page statements": transactions._page_statement.cache_info().currsize,
+        "summary statements": summaries._summary_statement.cache_info().currsize,
+        "field names": serializers.field_names.cache_info().currsize,
+        "filtered statements": len(transactions._FILTERED.entries),
+        "filter forms": len(TransactionFilter._form_classes),
+        "serializer fields": len(ModelSerializer._field_prototypes),
+    }
+
+
+def test_reset_forgets_what_requests_made_the_process_keep(auth_client, user, settings):
+    settings.CASHMAN_LEDGER_CACHE_SECONDS = 300
+    TransactionFactory(owner=user)
+    for url, params in [
+        ("api:transaction-list", {}),
+        ("api:transaction-list", {"search": "x"}),
+        ("api:summary-list", {}),
+        ("api:summary-monthly", {}),
+    ]:
+        assert auth_client.get(reverse(url), params).status_code == 200
+    auth_client.post(reverse("api:expense-list"), {"description": "x", "amount": "1"})
+    assert all(sizes().values()), sizes()
+
+    process_state.reset()
+
+    assert not any(sizes().values()), sizes()
+    assert ledger_cache.LOCAL.size == 0
+
+
+def test_every_cache_is_registered_under_a_name():
+    names = process_state.registered()
+    assert len(names) >= 14
+    assert {"throttling: reserved requests", "outage: the cache (Redis)"} <= set(names)
