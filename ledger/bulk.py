@@ -19,7 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import User
-from ledger import cache
+from ledger import cache, scope
 from ledger.models import Category, Transaction
 
 CREATED, DUPLICATE, INVALID = "created", "duplicate", "invalid"
@@ -69,7 +69,7 @@ class CategoryCache:
 
     def __init__(self, owner: User) -> None:
         self.owner = owner
-        self._by_name = {c.name.casefold(): c for c in Category.objects.filter(owner=owner)}
+        self._by_name = {c.name.casefold(): c for c in scope.visible(Category.objects.all(), owner)}
 
     def get(self, name: str | None, *, create: bool) -> Category | None:
         name = (name or "").strip()
@@ -78,7 +78,7 @@ class CategoryCache:
         category = self._by_name.get(name.casefold())
         if category is None and create:
             category = (
-                Category.objects.filter(owner=self.owner)
+                scope.visible(Category.objects.all(), self.owner)
                 .annotate(lower=Lower("name"))
                 .filter(lower=name.lower())
                 .first()
@@ -105,18 +105,18 @@ def mark_duplicates(owner: User, rows: Sequence[tuple[int, Transaction]]) -> set
     fingerprints = {tx.fingerprint for _, tx in rows if tx.fingerprint}
     seen_ids = (
         set(
-            Transaction.objects.filter(owner=owner, external_id__in=external_ids).values_list(
-                "external_id", flat=True
-            )
+            scope.visible(Transaction.objects.all(), owner)
+            .filter(external_id__in=external_ids)
+            .values_list("external_id", flat=True)
         )
         if external_ids
         else set()
     )
     seen_prints = (
         set(
-            Transaction.objects.filter(owner=owner, fingerprint__in=fingerprints).values_list(
-                "fingerprint", flat=True
-            )
+            scope.visible(Transaction.objects.all(), owner)
+            .filter(fingerprint__in=fingerprints)
+            .values_list("fingerprint", flat=True)
         )
         if fingerprints
         else set()

@@ -37,6 +37,7 @@ from django.core.cache import cache
 from django.db.models import F
 
 from cashman_site import process_state
+from ledger import scope
 
 T = TypeVar("T")
 _MISSING = object()
@@ -116,7 +117,7 @@ def cached(user: Any, name: str, compute: Callable[[], T]) -> T:
     computed on a miss."""
     if not enabled():
         return compute()
-    key = f"ledger:{user.pk}:{user.ledger_generation}:{name}"
+    key = f"{scope.cache_key(user)}:{name}"
     value = LOCAL.get(key)
     if value is not _MISSING:
         return value  # type: ignore[no-any-return]

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from ledger import services
+from ledger import scope, services
 from ledger.choices import TransactionType
-from ledger.models import Transaction
+from ledger.models import Category, Transaction
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "try-cashman-now"  # noqa: S105 - a published demo account, documented in README
@@ -51,9 +51,9 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
             email=DEMO_EMAIL, password=DEMO_PASSWORD, first_name="Demo", last_name="User"
         )
     elif reset:
-        Transaction.objects.filter(owner=user).delete()
-        user.categories.all().delete()
-    if Transaction.objects.filter(owner=user).exists():
+        scope.writable(Transaction.objects.all(), user).delete()
+        scope.writable(Category.objects.all(), user).delete()
+    if scope.visible(Transaction.objects.all(), user).exists():
         return user
 
     categories = {

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from ledger import bulk
+from ledger import bulk, scope
 from ledger.choices import TransactionType
 from ledger.models import ImportJob, Transaction
 
@@ -486,9 +486,9 @@ def _still_there(job: ImportJob, batch: list[tuple[int, Transaction]]) -> set[in
     if not restored:
         return set()
     present = set(
-        Transaction.objects.filter(owner=job.owner, pk__in=restored.values()).values_list(
-            "pk", flat=True
-        )
+        scope.visible(Transaction.objects.all(), job.owner)
+        .filter(pk__in=restored.values())
+        .values_list("pk", flat=True)
     )
     return {number for number, pk in restored.items() if pk in present}
 

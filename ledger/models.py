@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.manager import HistoryManager as BaseHistoryManager
 from simple_history.models import HistoricalRecords
 
+from ledger import scope
 from ledger.choices import TransactionType
 
 # Up to 999,999,999,999.99: more than any household moves.
@@ -189,7 +190,7 @@ class Transaction(models.Model):
                 raise ValidationError({"description": "A description cannot be blank."})
         if self.amount is not None and self.type in TransactionType.values:
             self.amount = signed_amount(self.type, self.amount)
-        if self.category is not None and self.category.owner_id != self.owner_id:
+        if self.category is not None and not scope.owns(self.owner_id, self.category):
             raise ValidationError({"category": "No such category."})
 
     def clean_for_owner(self) -> None:

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from ledger import cache
+from ledger import cache, scope
 from ledger.exceptions import StaleVersion
 from ledger.models import Category, Transaction
 
@@ -147,7 +147,7 @@ def transaction_restore(*, record: Any, actor: User | None = None) -> Transactio
     tx = record.instance
     if (
         tx.category_id is not None
-        and not Category.objects.filter(pk=tx.category_id, owner_id=tx.owner_id).exists()
+        and not scope.visible(Category.objects.filter(pk=tx.category_id), tx.owner_id).exists()
     ):
         tx.category = None
     tx.version = record.version + 1

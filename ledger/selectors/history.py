@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.models import User
+from ledger import scope
 from ledger.models import Transaction
 
 HISTORY_FIELDS = ("type", "description", "amount", "date", "category_id", "version")
@@ -29,7 +30,7 @@ def transaction_history(*, user: User, transaction_id: Any) -> list[dict[str, An
     except (TypeError, ValueError):
         return []
     records = (
-        Transaction.history.filter(id=pk, owner_id=user.pk)
+        scope.visible(Transaction.history.filter(id=pk), user)
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )

@@ -15,6 +15,7 @@ from cashman_site.statements import (
     Statement,
     where_clause,
 )
+from ledger import scope
 from ledger.models import Category, ImportJob, Transaction
 
 #: The columns a transaction's representation is built from, as `QuerySet.values()` names them.
@@ -35,7 +36,7 @@ def transactions_for(
     *, user: User | int, transaction_type: str | None = None
 ) -> QuerySet[Transaction]:
     """The user's transactions (`user` may be an id), of one type when given."""
-    transactions = Transaction.objects.filter(owner=user).select_related("category")
+    transactions = scope.visible(Transaction.objects.all(), user).select_related("category")
     if transaction_type is not None:
         transactions = transactions.filter(type=transaction_type)
     return transactions
@@ -156,8 +157,8 @@ process_state.register("ledger: list page statements", _page_statement.cache_cle
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:
-    return Category.objects.filter(owner=user)
+    return scope.visible(Category.objects.all(), user)
 
 
 def import_jobs_for(*, user: User) -> QuerySet[ImportJob]:
-    return ImportJob.objects.filter(owner=user)
+    return scope.visible(ImportJob.objects.all(), user)
