@@ -71,37 +71,58 @@ class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=`; the size is capped by CASHMAN_MAX_PAGE_SIZE.
 
     A view with a `count_rows(queryset)` method supplies the total itself (the ledger caches it).
-
-    A view with `keyset_pages = True` also gives keyset pages (`cashman_site.keyset`) to a
-    request with `?cursor=` (empty for the first page): `{next, previous, results}`, no count,
-    each page read from just after the last row of the one before, however deep. Its list passes
-    a queryset whose ordering ends with the primary key.
     """
 
     page_size_query_param = "page_size"
-    cursor_query_param = "cursor"
-    keyset_template = "rest_framework/pagination/previous_and_next.html"
-    keyset_mode = False  # this page is a keyset one
 
     @property
     def max_page_size(self) -> int:  # type: ignore[override]
         return settings.MAX_PAGE_SIZE
 
-    def wants_keyset(self, request, view) -> bool:
-        """Whether `request` asks `view` for a keyset page."""
-        return getattr(view, "keyset_pages", False) and self.cursor_query_param in (
-            request.query_params
-        )
-
     def paginate_queryset(self, queryset, request, view=None):
-        if self.wants_keyset(request, view):
-            return self.keyset_page(queryset, request)
         counter = getattr(view, "count_rows", None)
         self.django_paginator_class = partial(CountingPaginator, counter=counter)
         return super().paginate_queryset(queryset, request, view)
 
-    def keyset_page(self, queryset, request) -> list:
-        self.keyset_mode, self.request = True, request
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["results"]
+        response["properties"]["count"]["description"] = (
+            "How many rows all the pages hold; absent from keyset (`cursor`) pages."
+        )
+        return response
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        if getattr(view, "keyset_pagination_class", None):
+            parameters.append(
+                {
+                    "name": KeysetPagination.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": "Keyset pages: empty for the first, then the cursor of a "
+                    "`next` or `previous` link. Ignores `page`; gives no `count`.",
+                    "schema": {"type": "string"},
+                }
+            )
+        return parameters
+
+
+class KeysetPagination(pagination.BasePagination):
+    """Keyset pages (`cashman_site.keyset`) for a request with `?cursor=` (empty for the first
+    page): `{next, previous, results}`, no count, each page read from just after the last row of
+    the one before, however deep. `?page_size=` as for numbered pages. The queryset's ordering
+    must end with its primary key. Views choose it per request with `KeysetPagesMixin`."""
+
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    template = "rest_framework/pagination/previous_and_next.html"
+
+    def get_page_size(self, request) -> int:
+        return PageNumberPagination().get_page_size(request)
+
+    def paginate_queryset(self, queryset, request, view=None) -> list:
+        self.request = request
         self.page_size = self.get_page_size(request)
         self.ordering = keyset.ordering_of(queryset)
         raw = request.query_params[self.cursor_query_param]
@@ -133,52 +154,45 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return last or cursor.values, (first if more else None)
         return (last if more else None), first or cursor.values
 
-    def keyset_link(self, values, *, backwards: bool) -> str | None:
+    def link(self, values, *, backwards: bool) -> str | None:
         if values is None:
             return None
-        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        url = remove_query_param(self.request.build_absolute_uri(), "page")
         cursor = keyset.encode(self.ordering, keyset.Cursor(values, backwards))
         return replace_query_param(url, self.cursor_query_param, cursor)
 
     def get_paginated_response(self, data):
-        if not self.keyset_mode:
-            return super().get_paginated_response(data)
         return Response(
             {
-                "next": self.keyset_link(self.next_key, backwards=False),
-                "previous": self.keyset_link(self.previous_key, backwards=True),
+                "next": self.link(self.next_key, backwards=False),
+                "previous": self.link(self.previous_key, backwards=True),
                 "results": data,
             }
         )
 
     def to_html(self):
-        if not self.keyset_mode:
-            return super().to_html()
         context = {
-            "next_url": self.keyset_link(self.next_key, backwards=False),
-            "previous_url": self.keyset_link(self.previous_key, backwards=True),
+            "next_url": self.link(self.next_key, backwards=False),
+            "previous_url": self.link(self.previous_key, backwards=True),
         }
-        return loader.get_template(self.keyset_template).render(context)
+        return loader.get_template(self.template).render(context)
 
-    def get_paginated_response_schema(self, schema):
-        response = super().get_paginated_response_schema(schema)
-        response["required"] = ["results"]
-        response["properties"]["count"]["description"] = (
-            "How many rows all the pages hold; absent from keyset (`cursor`) pages."
-        )
-        return response
 
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        if getattr(view, "keyset_pages", False):
-            parameters.append(
-                {
-                    "name": self.cursor_query_param,
-                    "required": False,
-                    "in": "query",
-                    "description": "Keyset pages: empty for the first, then the cursor of a "
-                    "`next` or `previous` link. Ignores `page`; gives no `count`.",
-                    "schema": {"type": "string"},
-                }
+class KeysetPagesMixin:
+    """For a list view: `keyset_pagination_class` pages a request with `?cursor=`, the view's
+    `pagination_class` every other. The choice is made where DRF makes it, in `paginator`."""
+
+    keyset_pagination_class: type[KeysetPagination] | None = KeysetPagination
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            request = getattr(self, "request", None)
+            wants_keyset = (
+                self.keyset_pagination_class is not None
+                and request is not None
+                and KeysetPagination.cursor_query_param in request.query_params
             )
-        return parameters
+            chosen = self.keyset_pagination_class if wants_keyset else self.pagination_class
+            self._paginator = chosen() if chosen is not None else None
+        return self._paginator

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cashman_site.pagination import KeysetPagesMixin, KeysetPagination
 from ledger import cache, selectors, services
 from ledger.choices import TransactionType
 from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
@@ -31,7 +32,9 @@ from ledger.views_bulk import BATCH_SCHEMA, batch_create
 
 
 @extend_schema(tags=["transactions"])
-class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet):
+class TransactionViewSet(
+    KeysetPagesMixin, IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet
+):
     """Your transactions, newest first. Expenses are negative, incomes positive.
 
     Filters: `type`, `date_after`, `date_before` (inclusive), `category` (an id, or `none`),
@@ -46,7 +49,6 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
     filterset_class = TransactionFilter
     ordering_fields = ["date", "amount", "created_at"]
     ordering = ["-date", "-id"]
-    keyset_pages = True  # `?cursor=` (cashman_site.pagination)
     #: Set by the incomes/ and expenses/ endpoints, which list and create one type only.
     transaction_type: str | None = None
 
@@ -65,7 +67,7 @@ class TransactionViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.M
         (`selectors.FilteredTransactionRows`). A keyset page (`?cursor=`) is read through the
         filtered, ordered queryset."""
         rows: Any
-        if self.paginator.wants_keyset(request, self):  # type: ignore[union-attr]
+        if isinstance(self.paginator, KeysetPagination):
             rows = self.filter_queryset(self.get_queryset()).values(*selectors.TRANSACTION_VALUES)
         elif FilterBackend.filters_given(request, self.filterset_class):
             rows = selectors.FilteredTransactionRows(self.filter_queryset(self.get_queryset()))
