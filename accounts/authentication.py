@@ -69,7 +69,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     A token's signature and claims are checked once per process and remembered by its exact
     bytes (the same bytes verify the same way): a client sends the same token for minutes, and
-    checking it again cost about 70 µs a request. Its expiry is checked again at every use; an
+    checking it again showed in every request's profile. Its expiry is checked again at every use; an
     expired one is handed back to simplejwt, which refuses it as usual. Revocation never depended
     on this check: it is the generation, read from the user row each request.
 

@@ -2,8 +2,8 @@
 reservations the rate limits take.
 
 Django's `RedisCacheClient.get_client()` builds a new `redis.Redis` for every cache call (each
-one fills a table of some 200 response callbacks; a third of the cache's time in a profile of
-the transaction list), and its `incr()` asks `EXISTS` and then `INCRBY`, two round trips. Here
+one fills a table of some 200 response callbacks, which dominated the cache's time in a profile
+of the transaction list), and its `incr()` asks `EXISTS` and then `INCRBY`, two round trips. Here
 each connection pool gets one `redis.Redis` for the life of the process (it is thread-safe and
 re-opens its connections after a fork), and `incr()` is one server-side script with the same
 meaning: increment the key if it exists, else `ValueError`.

@@ -1,12 +1,11 @@
 """DRF's JSON renderer, encoding with orjson.
 
 The same bytes as `rest_framework.renderers.JSONRenderer` with the project's settings (compact,
-UTF-8, `\\u2028` and `\\u2029` escaped), from a C encoder: with it the transaction list served
-about 6% more requests a second in the benchmark (bench/). Every value orjson does not encode
-the way DRF's encoder does (dates, times, decimals, UUIDs, lazy strings, querysets...) still goes
-through DRF's own encoder, and anything orjson refuses (an integer beyond 64 bits, a key that is not a
-string or number, nesting deeper than 254 levels), or a request for indented output, falls back to
-DRF's renderer whole. One difference is left: a float NaN or infinity becomes `null` where DRF's
+UTF-8, `\\u2028` and `\\u2029` escaped), from a C encoder (its gain on the transaction list is in
+bench/README.md). Every value orjson does not encode the way DRF's encoder does (dates, times,
+decimals, UUIDs, lazy strings, querysets...) still goes through DRF's own encoder, and anything
+orjson refuses (an integer beyond 64 bits, a key that is not a string or number, nesting deeper
+than 254 levels), or a request for indented output, falls back to DRF's renderer whole. One difference is left: a float NaN or infinity becomes `null` where DRF's
 strict encoder would fail; no Cashman answer holds a float (money is a decimal string).
 """
 

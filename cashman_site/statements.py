@@ -1,9 +1,9 @@
 """Statements the ORM compiles once per process and runs again with other parameters.
 
 Building a queryset and compiling it to SQL is the largest part of Cashman's own work on its
-busiest reads: a user lookup by id took about twice as long through `User.objects.get` as the
-same statement run directly and its row made into a `User`, and a page of the transaction list
-about twice as long as the same statement's rows. So the SQL the ORM sends is kept and sent again:
+busiest reads: a user lookup by id took longer through `User.objects.get` than the same
+statement run directly and its row made into a `User`, and a page of the transaction list longer
+than the same statement's rows (bench/README.md has the figures). So the SQL the ORM sends is kept and sent again:
 
 - `IdStatement`: for a query whose SQL never changes but for one parameter (the user's id). The
   queryset is built with `PLACEHOLDER` in place of the id, and the parameter that holds it is the

@@ -141,8 +141,8 @@ def insert(owner: User, transactions: Iterable[Transaction], *, batch_size: int)
     """Insert in batches, with one history record each; returns the new ids in order.
 
     On PostgreSQL both tables are written with COPY, in one go: `bulk_create`'s per-value
-    preparation and the history instances it builds dominated an import's time (COPY took a
-    100,000-row import from 4,372 to 6,957 rows a second in the benchmark). Elsewhere, with
+    preparation and the history instances it builds dominated an import's time (the gain is in
+    bench/README.md). Elsewhere, with
     django-simple-history's `bulk_create_with_history` in `batch_size` batches. The records are
     the same either way.
     """

@@ -23,8 +23,8 @@ class HistoryManager(BaseHistoryManager):
 
     simple-history builds `instance.history` with `from_queryset` at every access, which makes a
     new manager class (listing every queryset method with `inspect.getmembers`), and it reads
-    `instance.history` at every save to find the historical model. That was about a tenth of a
-    create's Python time. The class made is the same each time, so it is made once.
+    `instance.history` at every save to find the historical model, which showed in every
+    create's profile. The class made is the same each time, so it is made once.
     """
 
     @classmethod

@@ -91,8 +91,8 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL switches to PostgreSQL (postgres://user:pass@host:5432/name). Connections persist
-# between requests and are health-checked before reuse: opening one per request made a list
-# endpoint three times slower.
+# between requests and are health-checked before reuse: opening one per request cost a list
+# endpoint more than the rest of its work.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }

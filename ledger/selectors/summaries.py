@@ -99,7 +99,7 @@ def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str
 
 # The same summaries of all of a user's transactions, through statements compiled once
 # (`IdStatement`): building the summaries' querysets (the month, four conditional sums) took
-# more than twice as long as running their statements.
+# longer than running their statements.
 
 
 @functools.cache
