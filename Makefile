@@ -33,7 +33,7 @@ run: migrate
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The benchmark (PostgreSQL, Redis and wrk; see README "Performance"): seeds 1,000,000 rows once.
+## The benchmark (PostgreSQL, Redis and wrk; see bench/README.md): seeds 1,000,000 rows once.
 bench: install
 	$(BIN)/python -m bench.run
 

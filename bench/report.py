@@ -16,7 +16,7 @@ from bench.config import BENCH_DIR
 SIDES = ("cashman", "orm", "view", "sql")
 FLOORS = ("orm", "view", "sql")
 # (target, scenario, what is compared, threshold, "min" or "max"). "Bare Django view" is the ORM
-# floor: the view a Django developer writes for the same SQL (see README "Performance").
+# floor: the view a Django developer writes for the same SQL (see bench/README.md).
 TARGETS = (
     ("list >= 1.0x bare Django view", "list", "ratio_orm", 1.0, "min"),
     ("list >= 1.3x bare Django view (stretch)", "list", "ratio_orm", 1.3, "min"),
