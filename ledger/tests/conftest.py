@@ -37,3 +37,9 @@ def upload(django_capture_on_commit_callbacks):
             )
 
     return post
+
+
+@pytest.fixture
+def ledger_cache(settings):
+    """The ledger cache on, as with Redis in production (it is off by default without it)."""
+    settings.CASHMAN_LEDGER_CACHE_SECONDS = 300

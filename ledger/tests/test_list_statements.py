@@ -1,0 +1,121 @@
+"""The lists read through statements compiled once (cashman_site.statements), per type and
+ordering without filters and per filters given with them: every page, count and row they answer
+must be what the queryset itself answers, for each user and for an empty ledger."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from cashman_site.statements import ShapedStatements
+from ledger.choices import TransactionType
+from ledger.tests.factories import CategoryFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+TRANSACTIONS = reverse("api:transaction-list")
+EXPENSES = reverse("api:expense-list")
+INCOMES = reverse("api:income-list")
+
+
+def page_of(response) -> tuple[int, int | None, list | None]:
+    body = response.json()
+    return response.status_code, body.get("count"), body.get("results")
+
+
+class TestListStatements:
+    """The list reads through statements compiled once (cashman_site.statements): without
+    filters, per type and ordering (`selectors.TransactionRows`); with filters, per filters
+    given (`selectors.FilteredTransactionRows`). Both must answer what the queryset does:
+    `amount_min=0` keeps every row, and with `orm_only` the queryset itself answers."""
+
+    @pytest.fixture
+    def mixed(self, user, other_user, make_tx):
+        food = CategoryFactory(owner=user, name="Food")
+        for i in range(9):  # 5 incomes and 4 expenses: two pages of 3 of each
+            make_tx(
+                type=TransactionType.INCOME if i % 2 == 0 else TransactionType.EXPENSE,
+                amount=Decimal(f"{(i * 37) % 11 + 1}.{i}5"),
+                description=f"Coffee {i}" if i % 4 else f"Rent {i}",
+                date=datetime.date(2026, 1 + i % 3, 1),  # ties on the date: the id decides
+                category=food if i % 3 else None,
+            )
+        TransactionFactory(owner=other_user, description="Coffee not yours")
+        return food
+
+    @pytest.mark.parametrize("url", [TRANSACTIONS, INCOMES, EXPENSES])
+    @pytest.mark.parametrize(
+        "ordering", [None, "amount", "-amount", "date,created_at", "-created_at", "bogus"]
+    )
+    @pytest.mark.parametrize("page", [1, 2, 9])
+    def test_unfiltered_pages_are_the_querysets(
+        self, auth_client, mixed, monkeypatch, url, ordering, page
+    ):
+        params = {"page_size": 3, "page": page, **({"ordering": ordering} if ordering else {})}
+        unfiltered = page_of(auth_client.get(url, params))
+        filtered = page_of(auth_client.get(url, {**params, "amount_min": "0"}))
+        monkeypatch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
+        orm = page_of(auth_client.get(url, {**params, "amount_min": "0"}))
+        assert unfiltered == filtered == orm
+        if page == 9:
+            assert orm[0] == 404
+        else:
+            assert orm[0] == 200 and orm[1] > 0 and "not yours" not in str(orm[2])
+
+    @pytest.mark.parametrize(
+        "filters",
+        [
+            {"search": "coffee"},
+            {"search": "COFFEE 3"},
+            {"search": "100%_"},  # LIKE's wildcards, escaped
+            {"date_after": "2026-02-01", "date_before": "2026-02-28"},
+            {"date_after": "2026-02-01", "search": "rent", "ordering": "amount"},
+            {"type": "INCOME", "amount_min": "3"},
+            {"amount_max": "5.5", "ordering": "-created_at"},
+            {"category": "none"},
+            {"category": "FOOD"},  # filled in with the category's id below
+            {"category": "FOOD", "search": "coffee", "page": 2},
+        ],
+    )
+    def test_filtered_pages_are_the_querysets(self, auth_client, mixed, monkeypatch, filters):
+        params = {"page_size": 3, **filters}
+        if params.get("category") == "FOOD":
+            params["category"] = mixed.pk
+        # Twice: the second request runs the statements the first one made.
+        first, second = (page_of(auth_client.get(TRANSACTIONS, params)) for _ in range(2))
+        monkeypatch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
+        assert first == second == page_of(auth_client.get(TRANSACTIONS, params))
+        assert "not yours" not in str(first)
+
+    def test_the_same_filters_with_other_values(self, auth_client, mixed, orm_only_answers):
+        for search in ["coffee", "rent", "coffee 5", "nothing like it"]:
+            params = {"search": search, "date_after": "2026-01-01"}
+            assert page_of(auth_client.get(TRANSACTIONS, params)) == orm_only_answers(params)
+
+    def test_each_user_with_the_same_filters(
+        self, auth_client, other_client, mixed, orm_only_answers
+    ):
+        params = {"search": "coffee"}
+        mine = page_of(auth_client.get(TRANSACTIONS, params))
+        theirs = page_of(other_client.get(TRANSACTIONS, params))
+        assert (mine[1], theirs[1]) == (6, 1)
+        assert theirs == orm_only_answers(params, client=other_client)
+
+    def test_an_empty_ledger(self, auth_client, other_user, make_tx):
+        TransactionFactory(owner=other_user)
+        assert auth_client.get(TRANSACTIONS).json() == {
+            "count": 0,
+            "next": None,
+            "previous": None,
+            "results": [],
+        }
+
+    @pytest.fixture
+    def orm_only_answers(self, auth_client, monkeypatch):
+        def answer(params, client=auth_client):
+            with monkeypatch.context() as patch:
+                patch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
+                return page_of(client.get(TRANSACTIONS, params))
+
+        return answer
