@@ -1,7 +1,7 @@
-"""Real servers for the tests marked `server`: gunicorn with the production settings, on an
-SQLite database and a static-files folder the tests prepare; a plain static web server for
-pages that must come from another origin; and a private PostgreSQL cluster that a test may stop
-and start, with gunicorn in front of it.
+"""Real servers for the tests marked `server`, in one place for every app's tests: a site (the
+production settings on one database, SQLite or PostgreSQL), gunicorn in front of it, started,
+waited for, requested and stopped one way; a plain static web server for pages that must come
+from another origin; and a private PostgreSQL cluster that a test may stop and start.
 
 Ports come from CASHMAN_TEST_PORTS (default 18000-18999), so parallel runs on one machine can be
 given ranges that do not overlap.
@@ -14,7 +14,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,12 +25,16 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 # What the settings and gunicorn read; the test process's own values must not leak into a server.
 READ_PREFIXES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "JWT_", "CASHMAN_", "GUNICORN_")
 START_SECONDS = 30
 GUNICORN_ARGS = ("-c", "gunicorn.conf.py")
+SERVER_USER = "server-user@example.com"
+SERVER_PASSWORD = "a-long-Passphrase-42"
 
 
 def free_port() -> int:
@@ -49,16 +52,26 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {low}-{high}")
 
 
+def wait_until(condition, *, timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)  # polling another process, not waiting for time to pass
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 @dataclass
 class Site:
-    """A prepared deployment: a migrated SQLite database and collected static files."""
+    """A deployment: the production settings on `database_url`, and a folder (`root`) for what
+    it writes (gunicorn's logs, and whatever `settings` point there)."""
 
     root: Path
-    secret_key: str
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.root / 'db.sqlite3'}"
+    database_url: str
+    settings: dict[str, str] = field(default_factory=dict)
+    secret_key: str = field(default_factory=lambda: f"test-server-{secrets.token_urlsafe(40)}")
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(READ_PREFIXES)}
@@ -70,8 +83,9 @@ class Site:
             DATABASE_URL=self.database_url,
             # No TLS here: the redirect would send the browser to https://127.0.0.1.
             DJANGO_SECURE_SSL_REDIRECT="false",
-            DJANGO_STATIC_ROOT=str(self.root / "static"),
+            PATH=f"{BIN}:{env.get('PATH', '')}",
         )
+        env.update(self.settings)
         env.update(overrides)
         return env
 
@@ -88,10 +102,24 @@ class Site:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    def user_token(self, email: str) -> str:
+        """Create a user in the site's database and mint an access token for it."""
+        code = (
+            "from accounts.services import user_create; "
+            "from rest_framework_simplejwt.tokens import RefreshToken; "
+            f"u = user_create(email={email!r}, password={SERVER_PASSWORD!r}); "
+            "print(RefreshToken.for_user(u).access_token)"
+        )
+        return self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1]
+
 
 def prepare_site(root: Path) -> Site:
-    """Migrate a fresh database, collect the static files, create the user `users()` names."""
-    site = Site(root=root, secret_key=f"test-server-{secrets.token_urlsafe(40)}")
+    """On SQLite: migrate a fresh database, collect the static files, create SERVER_USER."""
+    site = Site(
+        root=root,
+        database_url=f"sqlite:///{root / 'db.sqlite3'}",
+        settings={"DJANGO_STATIC_ROOT": str(root / "static")},
+    )
     site.manage("migrate", "--noinput", "--verbosity", "0")
     site.manage("collectstatic", "--noinput", "--verbosity", "0")
     site.manage(
@@ -103,29 +131,53 @@ def prepare_site(root: Path) -> Site:
     return site
 
 
-SERVER_USER = "server-user@example.com"
-SERVER_PASSWORD = "a-long-Passphrase-42"
+class Answer(NamedTuple):
+    """A server's answer; status 0 when the connection itself failed."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return {"not_json": self.body[:200].decode(errors="replace")}
 
 
 @dataclass
 class Server:
+    """A running gunicorn: where it answers, its log, and its master process."""
+
     url: str
     log: Path
+    process: subprocess.Popen
 
     def request(
-        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        headers: dict | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30,
+    ) -> Answer:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers=headers or {}
         )
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Answer(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+            return Answer(error.code, dict(error.headers), error.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return Answer(0, {}, b"")
 
     def access_token(self) -> str:
         status, _, body = self.request(
@@ -137,7 +189,8 @@ class Server:
 
 @contextlib.contextmanager
 def gunicorn(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
-    """Run gunicorn (gunicorn.conf.py, production settings) on a free port until the block ends."""
+    """Run gunicorn (gunicorn.conf.py, production settings) for `site` on a free port, once it
+    answers /healthz, until the block ends."""
     port = free_port()
     log = site.root / f"gunicorn-{port}.log"
     server_env = site.env(
@@ -154,9 +207,9 @@ def gunicorn(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    server = Server(url=f"http://127.0.0.1:{port}", log=log)
+    server = Server(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
-        _wait_until_up(server, process)
+        _wait_until_up(server)
         yield server
     finally:
         process.terminate()
@@ -167,14 +220,13 @@ def gunicorn(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
             process.wait()
 
 
-def _wait_until_up(server: Server, process: subprocess.Popen) -> None:
+def _wait_until_up(server: Server) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if server.process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {server.log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            if server.request("GET", "/healthz")[0] == 200:
-                return
+        if server.request("GET", "/healthz").status == 200:
+            return
         time.sleep(0.1)  # polling a starting process, not waiting for time to pass
     raise RuntimeError(f"gunicorn did not answer in {START_SECONDS} s: {server.log.read_text()}")
 
@@ -201,20 +253,7 @@ def static_pages(directory: Path) -> Iterator[str]:
         httpd.server_close()
 
 
-# --- A database that goes away: a private PostgreSQL cluster, gunicorn in front of it -----------
-
-BIN = Path(sys.executable).parent
-
-
-def wait_until(condition, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+# --- A database that goes away: a private PostgreSQL cluster ---------------------------------
 
 
 def postgres_bindir() -> Path | None:
@@ -275,120 +314,3 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def production_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "GUNICORN_", "JWT_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="cashman_site.settings.production",
-        DJANGO_SECRET_KEY="test-only-secret-key-for-a-real-server-Zq8vN3kR1xW6yT0pL5mB9cJ2",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_READ_ENV_FILE="false",
-        DATABASE_URL=database_url,
-        PATH=f"{BIN}:{env.get('PATH', '')}",
-        **extra,
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def user_token(env: dict[str, str], email: str) -> str:
-    """Create a user in the server's database and mint an access token for it."""
-    code = (
-        "from accounts.services import user_create; "
-        "from rest_framework_simplejwt.tokens import RefreshToken; "
-        f"u = user_create(email={email!r}, password='a-long-Passphrase-42'); "
-        "print(RefreshToken.for_user(u).access_token)"
-    )
-    return manage(env, "shell", "--no-imports", "-c", code).strip().splitlines()[-1]
-
-
-@dataclass
-class Gunicorn:
-    env: dict[str, str]
-    workers: int = 2
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {
-            **self.env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": str(self.workers),
-            "GUNICORN_LOG_LEVEL": "warning",
-        }
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "cashman_site.wsgi:application", "-c", "gunicorn.conf.py"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: self.get("/healthz")[0] == 200, timeout=30, what="gunicorn")
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: dict | None = None,
-        token: str | None = None,
-        timeout: float = 15,
-    ) -> tuple[int, dict | None, dict]:
-        """(status, JSON body or None, headers); status 0 when the connection itself failed."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Accept", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, _json(response.read()), dict(response.headers)
-        except urllib.error.HTTPError as error:
-            return error.code, _json(error.read()), dict(error.headers)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return 0, None, {}
-
-    def get(self, path: str, token: str | None = None) -> tuple[int, dict | None, dict]:
-        return self.request("GET", path, token=token, timeout=5)
-
-
-def _json(raw: bytes):
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {"not_json": raw[:200].decode(errors="replace")}

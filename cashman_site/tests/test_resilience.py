@@ -10,12 +10,11 @@ import psycopg2
 import pytest
 
 from cashman_site.tests.servers import (
-    Gunicorn,
     PrivatePostgres,
-    manage,
+    Server,
+    Site,
+    gunicorn,
     postgres_bindir,
-    production_env,
-    user_token,
     wait_until,
 )
 
@@ -40,7 +39,7 @@ def private_postgres():
 class Load:
     """One client thread creating expenses back to back, recording every answer."""
 
-    def __init__(self, server: Gunicorn, token: str) -> None:
+    def __init__(self, server: Server, token: str) -> None:
         self.server, self.token = server, token
         self.answers: list[tuple[str, int, dict | None, float]] = []
         self._stop = threading.Event()
@@ -52,13 +51,15 @@ class Load:
             n += 1
             description = f"load {n}"
             started = time.monotonic()
-            status, body, _ = self.server.request(
+            answer = self.server.request(
                 "POST",
                 "/api/v1/expenses/",
                 {"description": description, "amount": "1.00"},
                 token=self.token,
+                timeout=15,
             )
-            self.answers.append((description, status, body, time.monotonic() - started))
+            elapsed = time.monotonic() - started
+            self.answers.append((description, answer.status, answer.json(), elapsed))
 
     def start(self) -> "Load":
         self._thread.start()
@@ -72,22 +73,22 @@ class Load:
         return sum(1 for answer in self.answers if answer[1] == status)
 
 
-def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(private_postgres):
-    env = production_env(private_postgres.url, DJANGO_DB_CONNECT_TIMEOUT="2")
-    manage(env, "migrate", "--noinput")
-    token = user_token(env, "outage@example.com")
-    server = Gunicorn(env, workers=2)
-    server.start()
-    try:
+def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(
+    private_postgres, tmp_path
+):
+    site = Site(tmp_path, private_postgres.url, {"DJANGO_DB_CONNECT_TIMEOUT": "2"})
+    site.manage("migrate", "--noinput")
+    token = site.user_token("outage@example.com")
+    with gunicorn(site, workers=2) as server:
         load = Load(server, token).start()
         wait_until(lambda: load.count(201) >= 20, timeout=60, what="writes before the outage")
 
         private_postgres.stop()
         before_outage = len(load.answers)
         wait_until(lambda: load.count(503) >= 20, timeout=60, what="503s during the outage")
-        ready_status, ready_body, _ = server.get("/readyz")
-        assert ready_status == 503
-        assert ready_body["checks"]["database"] == "unavailable"
+        ready = server.request("GET", "/readyz", timeout=5)
+        assert ready.status == 503
+        assert ready.json()["checks"]["database"] == "unavailable"
 
         private_postgres.start()
         during = load.answers[before_outage:]
@@ -97,13 +98,11 @@ def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(privat
             what="writes after the database came back",
         )
         load.stop()
-        assert server.get("/readyz")[0] == 200
+        assert server.request("GET", "/readyz", timeout=5).status == 200
         assert server.process.poll() is None, "gunicorn was not restarted"
-    finally:
-        server.stop()
 
     statuses = {answer[1] for answer in load.answers}
-    assert statuses <= {201, 503}, (statuses, server.output()[-3000:])
+    assert statuses <= {201, 503}, (statuses, server.log.read_text()[-3000:])
     outage = [answer for answer in load.answers if answer[1] == 503]
     assert all(
         answer[2] == {"detail": "The database is unavailable. Retry in a few seconds."}
@@ -120,40 +119,38 @@ def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(privat
 
 
 def test_hup_under_load_drops_no_request(tmp_path):
-    env = production_env(f"sqlite:///{tmp_path / 'hup.sqlite3'}")
-    manage(env, "migrate", "--noinput")
-    token = user_token(env, "hup@example.com")
-    server = Gunicorn(env, workers=2)
-    server.start()
+    site = Site(tmp_path, f"sqlite:///{tmp_path / 'hup.sqlite3'}")
+    site.manage("migrate", "--noinput")
+    token = site.user_token("hup@example.com")
     answers: list[int] = []
     stop = threading.Event()
+    with gunicorn(site, workers=2) as server:
 
-    def reader() -> None:
-        while not stop.is_set():
-            answers.append(server.get("/api/v1/summary/", token=token)[0])
+        def reader() -> None:
+            while not stop.is_set():
+                answers.append(server.request("GET", "/api/v1/summary/", token=token, timeout=5)[0])
 
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
-    try:
-        for thread in threads:
-            thread.start()
-        wait_until(lambda: len(answers) >= 100, timeout=60, what="requests before HUP")
-        workers_before = _children(server.process.pid)
-        os.kill(server.process.pid, signal.SIGHUP)
-        wait_until(
-            lambda: (
-                _children(server.process.pid).isdisjoint(workers_before)
-                and len(_children(server.process.pid)) == 2
-            ),
-            timeout=60,
-            what="new workers after HUP",
-        )
-        served = len(answers)
-        wait_until(lambda: len(answers) >= served + 100, timeout=60, what="requests after HUP")
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        server.stop()
+        threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
+        try:
+            for thread in threads:
+                thread.start()
+            wait_until(lambda: len(answers) >= 100, timeout=60, what="requests before HUP")
+            workers_before = _children(server.process.pid)
+            os.kill(server.process.pid, signal.SIGHUP)
+            wait_until(
+                lambda: (
+                    _children(server.process.pid).isdisjoint(workers_before)
+                    and len(_children(server.process.pid)) == 2
+                ),
+                timeout=60,
+                what="new workers after HUP",
+            )
+            served = len(answers)
+            wait_until(lambda: len(answers) >= served + 100, timeout=60, what="requests after HUP")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
     assert set(answers) == {200}, {s: answers.count(s) for s in set(answers)}
 
 
