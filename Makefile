@@ -8,7 +8,7 @@ PORT ?= 8000
 # security plumbing (throttles, lockout hooks, token revocation, request middleware).
 TYPED ?= accounts/services.py accounts/selectors.py ledger/services.py ledger/selectors/ \
 	accounts/authentication.py accounts/tokens.py accounts/exceptions.py \
-	cashman_site/throttling.py cashman_site/cache.py cashman_site/middleware.py accounts/lockout.py cashman_site/logging.py \
+	cashman_site/throttling.py cashman_site/redis_cache.py cashman_site/middleware.py accounts/lockout.py cashman_site/logging.py \
 	cashman_site/renderers.py cashman_site/keyset.py
 
 .PHONY: run test install lint migrate demo worker clean bench bench-smoke

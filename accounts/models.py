@@ -46,7 +46,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         editable=False,
         help_text="Raised in the same database transaction as every write to the user's "
         "transactions or categories; names the cached reads that are still current "
-        "(ledger.cache).",
+        "(ledger.cached_reads).",
     )
 
     objects = UserManager()
@@ -94,7 +94,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         disabled = self.__dict__.pop("_password_disabled", False)
         password_changed = (raw_password is not None or disabled) and not self._state.adding
         if not self._state.adding and kwargs.get("update_fields") is None:
-            # The counters are raised in the database only (revoke_tokens, ledger.cache): a save
+            # The counters are raised in the database only (revoke_tokens, ledger.cached_reads): a save
             # from an instance loaded earlier (a form left open, a request's user) must not write
             # back the values it read, undoing a revocation or reviving stale cached reads.
             kwargs["update_fields"] = [

@@ -37,7 +37,7 @@ from rest_framework.request import Request
 
 from accounts.exceptions import TooManyFailedLogins
 from accounts.lockout import login_username
-from cashman_site.cache import CacheUnavailable
+from cashman_site.redis_cache import CacheUnavailable
 from cashman_site.throttling import (
     RATE_LIMITS_ATTR,
     RateLimit,

@@ -16,7 +16,7 @@ one's last reservation. With one worker, or CASHMAN_THROTTLE_LEASE=1, the count 
 under 32 a window always reserve one at a time. Without Redis (the in-process cache), each request
 increments the counter.
 
-When the shared cache does not answer (Redis down: `cashman_site.cache.CacheUnavailable`), each
+When the shared cache does not answer (Redis down: `cashman_site.redis_cache.CacheUnavailable`), each
 process counts on its own (`LOCAL_COUNTS`) until it answers again: a limit then holds per worker,
 so all the workers together let through at most their number times it. Never no limit.
 
@@ -38,7 +38,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from cashman_site import process_state
-from cashman_site.cache import CacheUnavailable
+from cashman_site.redis_cache import CacheUnavailable
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
     from rest_framework.views import APIView
@@ -207,7 +207,7 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
         return True, max(limit - count + granted - 1, 0)
 
     def _increment(self, key: str) -> int:
-        # One round trip for every request of a window but its first (cashman_site.cache makes
+        # One round trip for every request of a window but its first (cashman_site.redis_cache makes
         # Redis's incr a single script).
         try:
             return self.cache.incr(key)

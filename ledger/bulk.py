@@ -19,7 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import User
-from ledger import cache, scope
+from ledger import cached_reads, scope
 from ledger.models import Category, Transaction
 
 CREATED, DUPLICATE, INVALID = "created", "duplicate", "invalid"
@@ -158,7 +158,7 @@ def insert(owner: User, transactions: Iterable[Transaction], *, batch_size: int)
                 default_user=owner,
                 default_change_reason=HISTORY_CHANGE_REASON,
             )
-        cache.ledger_changed(owner.pk)  # neither sends post_save
+        cached_reads.ledger_changed(owner.pk)  # neither sends post_save
     return [tx.pk for tx in rows]
 
 

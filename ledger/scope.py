@@ -30,5 +30,5 @@ def owns(user: Any, instance: Any) -> bool:
 
 def cache_key(user: Any) -> str:
     """The part of a cached read's key that names whose ledger it is, and its generation: a
-    write to the ledger raises the generation (ledger.cache), so the key changes with it."""
+    write to the ledger raises the generation (ledger.cached_reads), so the key changes with it."""
     return f"ledger:{user.pk}:{user.ledger_generation}"

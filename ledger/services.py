@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from ledger import cache, scope
+from ledger import cached_reads, scope
 from ledger.exceptions import StaleVersion
 from ledger.models import Category, Transaction
 
@@ -116,7 +116,7 @@ def _conditional_update(
     updated = _at_version(instance, if_version).update(**values, **extra, version=F("version") + 1)
     if not updated:
         _raise_missing_or_stale(instance)
-    cache.ledger_changed(instance.owner_id)  # type: ignore[attr-defined]  # an UPDATE sends no signal
+    cached_reads.ledger_changed(instance.owner_id)  # type: ignore[attr-defined]  # an UPDATE sends no signal
     instance.refresh_from_db(fields=["version", *extra])
 
 

@@ -1,14 +1,14 @@
-"""A write to a user's transactions or categories ends their cached reads (ledger.cache).
+"""A write to a user's transactions or categories ends their cached reads (ledger.cached_reads).
 
 The signals cover every save and delete through the ORM (services, admin, history restore,
 cascades); the writes that bypass them (conditional UPDATEs, bulk inserts) call
-`cache.ledger_changed` themselves.
+`cached_reads.ledger_changed` themselves.
 """
 
 from typing import Any
 
-from ledger import cache
+from ledger import cached_reads
 
 
 def ledger_row_written(sender: Any, instance: Any, **kwargs: Any) -> None:
-    cache.ledger_changed(instance.owner_id)
+    cached_reads.ledger_changed(instance.owner_id)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cashman_site.pagination import KeysetPagesMixin, KeysetPagination
-from ledger import cache, selectors, services
+from ledger import cached_reads, selectors, services
 from ledger.choices import TransactionType
 from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
 from ledger.models import Category, Transaction
@@ -84,9 +84,9 @@ class TransactionViewSet(
 
     def count_rows(self, queryset: QuerySet) -> int:
         """The list's total for its pagination, cached until the user's next write."""
-        params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
+        params = cached_reads.params_key(self.request.query_params, TransactionFilter.base_filters)
         name = f"count:{self.transaction_type or 'all'}:{params}"
-        return cache.cached(self.request.user, name, queryset.count)
+        return cached_reads.cached(self.request.user, name, queryset.count)
 
     def perform_create(self, serializer: TransactionSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -220,8 +220,8 @@ class SummaryViewSet(viewsets.GenericViewSet):
                 return [summary_representation(row, names) for row in rows]
             return summary_representation(rows, names)
 
-        params = cache.params_key(self.request.query_params, TransactionFilter.base_filters)
-        return Response(cache.cached(self.request.user, f"{name}:{params}", serialised))
+        params = cached_reads.params_key(self.request.query_params, TransactionFilter.base_filters)
+        return Response(cached_reads.cached(self.request.user, f"{name}:{params}", serialised))
 
     def list(self, request: Request) -> Response:
         return self.summarise("summary", selectors.summary_total, selectors.summary_total_of)

@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.services import user_create
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import RefreshToken
-from ledger.cache import ledger_changed
+from ledger.cached_reads import ledger_changed
 
 pytestmark = pytest.mark.django_db
 

@@ -117,7 +117,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Django's, reusing its Redis client and incrementing in one round trip.
-            "BACKEND": "cashman_site.cache.RedisCache",
+            "BACKEND": "cashman_site.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("DJANGO_CACHE_PREFIX", default="cashman"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

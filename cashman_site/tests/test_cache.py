@@ -1,10 +1,10 @@
-"""The Redis cache backend (cashman_site.cache) against the real Redis of REDIS_URL."""
+"""The Redis cache backend (cashman_site.redis_cache) against the real Redis of REDIS_URL."""
 
 import pytest
 import redis
 from django.core.cache import caches
 
-from cashman_site.cache import RedisCache
+from cashman_site.redis_cache import RedisCache
 
 pytestmark = pytest.mark.redis
 

@@ -13,7 +13,7 @@ from cashman_site import health
 # Nothing listens on port 1, so connecting fails at once with "connection refused".
 UNREACHABLE_REDIS = {
     "default": {
-        "BACKEND": "cashman_site.cache.RedisCache",
+        "BACKEND": "cashman_site.redis_cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }

@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts import authentication, selectors
 from cashman_site import process_state
 from cashman_site.serializers import ModelSerializer
-from ledger import cache as ledger_cache
+from ledger import cached_reads as ledger_cache
 from ledger import serializers
 from ledger.filters import TransactionFilter
 from ledger.selectors import summaries, transactions

@@ -1,7 +1,7 @@
 """Redis down: every request is still answered from the database, nothing is written wrong, the
 rate limits count per process (never no limit), and /readyz says what is degraded.
 
-The cache is a real `cashman_site.cache.RedisCache` pointed at a port nothing listens on, so each
+The cache is a real `cashman_site.redis_cache.RedisCache` pointed at a port nothing listens on, so each
 call fails as a dead Redis makes it fail (connection refused); gunicorn with REDIS_URL on such a
 port is in test_service_outages.py.
 """
@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from cashman_site.cache import OUTAGE, CacheUnavailable, outage
+from cashman_site.redis_cache import OUTAGE, CacheUnavailable, outage
 from cashman_site.tests.test_health import UNREACHABLE_REDIS
 from ledger.models import ImportJob, Transaction
 

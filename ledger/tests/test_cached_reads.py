@@ -13,7 +13,7 @@ from django.db import transaction as db_transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ledger import cache, services
+from ledger import cached_reads, services
 from ledger.models import Transaction
 from ledger.tests.factories import CategoryFactory
 
@@ -205,6 +205,6 @@ def test_a_cached_read_is_at_most_one_cache_lookup(auth_client, make_tx, ledger_
         )
     assert summary(auth_client)["count"] == 1
     assert [call for call in calls if call[1] == "ledger"] == []  # this worker stored it
-    cache.LOCAL.clear()  # as another worker, which has not read it yet
+    cached_reads.LOCAL.clear()  # as another worker, which has not read it yet
     assert summary(auth_client)["count"] == 1
     assert [call for call in calls if call[1] == "ledger"] == [("get", "ledger")]

@@ -113,7 +113,7 @@ class RedisCacheClient(redis.RedisCacheClient):
 
 
 class RedisCache(redis.RedisCache):
-    """settings.CACHES backend: `cashman_site.cache.RedisCache`, options as Django's. Outages
+    """settings.CACHES backend: `cashman_site.redis_cache.RedisCache`, options as Django's. Outages
     degrade to misses (see the module docstring)."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
