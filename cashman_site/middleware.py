@@ -1,6 +1,5 @@
-"""Request-wide middleware: the request id and log line, the size limits, rate-limit headers, the
-API's Cache-Control, and the release of what DRF built for a request once its response is
-rendered."""
+"""Request-wide middleware: the request id and log line, the size limits, rate-limit headers and
+the API's Cache-Control."""
 
 import logging
 import re
@@ -126,43 +125,4 @@ class RateLimitHeadersMiddleware:
             response["X-RateLimit-Limit"] = str(tightest.limit)
             response["X-RateLimit-Remaining"] = str(tightest.remaining)
             response["X-RateLimit-Reset"] = str(tightest.reset)
-        return response
-
-
-class ReleaseViewMiddleware:
-    """Cuts the reference cycles DRF leaves around a rendered response, so that the view, its
-    `Request` and what they hold are freed by reference counting once the response is sent,
-    instead of waiting for CPython's cyclic garbage collector.
-
-    DRF links them both ways: `view.response` and `response.renderer_context["view"]`;
-    `request.parser_context["request"]` (the request itself) and `["view"]`;
-    `response.renderer_context["response"]`; a viewset's action bound on itself
-    (`view.get = view.list`); and the context of the serializer behind `response.data`. Each
-    request left about a hundred objects to the collector, whose frequent passes over the
-    request in flight showed in a list request's profile.
-
-    Nothing reads these links once the response is rendered, and Django renders a
-    `TemplateResponse` (DRF's `Response` is one) before any middleware sees it. The Django
-    request and the response's data are left as they are.
-    """
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        context = getattr(response, "renderer_context", None)
-        if context and getattr(response, "is_rendered", False):
-            view = context.get("view")
-            drf_request = context.get("request")
-            context.clear()
-            # The serializer behind `response.data` (ReturnDict, ReturnList) is a cycle of its
-            # own (each field points back to it); its context is what links it to the view.
-            serializer = getattr(getattr(response, "data", None), "serializer", None)
-            if serializer is not None:
-                serializer.context.clear()
-            if drf_request is not None and drf_request.parser_context:
-                drf_request.parser_context.clear()
-            if view is not None:
-                view.__dict__.clear()
         return response

@@ -64,8 +64,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cashman_site.middleware.RateLimitHeadersMiddleware",
-    # Frees what DRF built for the request once its response is rendered (no middleware reads it).
-    "cashman_site.middleware.ReleaseViewMiddleware",
     # Last, as django-axes asks: turns a lockout of the admin or browsable-API login into a 429.
     "axes.middleware.AxesMiddleware",
 ]
