@@ -87,19 +87,11 @@ class LoginAccountThrottle(SharedCacheRateThrottle):
         """Count one failed login of `account` in the current window."""
         if self.rate is None:
             return
-        key = self._key(account)
-        if not self.cache.add(key, 1, timeout=self.duration + 1):
-            try:
-                self.cache.incr(key)
-            except ValueError:  # the window's counter expired between the two calls
-                self.cache.add(key, 1, timeout=self.duration + 1)
+        self._increment(self._key(account))
 
     def _key(self, account: str) -> str:
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.reset_at = (window + 1) * self.duration
         ident = hashlib.sha256(account.encode()).hexdigest()
-        return f"{self.cache_format % {'scope': self.scope, 'ident': ident}}:{window}"
+        return self.window_key(self.cache_format % {"scope": self.scope, "ident": ident})
 
 
 def _signed_in_from(account: str, request: Request | HttpRequest) -> bool:

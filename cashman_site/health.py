@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from cashman_site.redis_cache import outage
+
 logger = logging.getLogger("cashman.health")
 
 
@@ -26,6 +28,9 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
+    skipped = outage()
+    if skipped:  # this process found Redis down moments ago and is leaving it alone
+        raise RuntimeError(f"skipped after a failure: {skipped}")
     cache.set("readyz", "1", timeout=5)
     if cache.get("readyz") != "1":
         raise RuntimeError("cache did not return what was stored")

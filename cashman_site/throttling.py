@@ -166,10 +166,7 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.reset_at = (window + 1) * self.duration
-        allowed, remaining = self._spend(f"{key}:{window}")
+        allowed, remaining = self._spend(self.window_key(key))
         _record(
             request,
             RateLimit(
@@ -179,6 +176,14 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
             ),
         )
         return allowed
+
+    def window_key(self, key: str) -> str:
+        """`key` in the current fixed window (a counter never outlives its window); sets `now`
+        and `reset_at`, the window's end."""
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.reset_at = (window + 1) * self.duration
+        return f"{key}:{window}"
 
     def _spend(self, key: str) -> tuple[bool, int]:
         """Count one request on `key`: (allowed, requests left in the window)."""
