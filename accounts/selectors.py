@@ -1,12 +1,9 @@
 import datetime
-import functools
-from typing import cast
 
 from django.db.models import QuerySet
 
 from accounts.models import RevokedTokenFamily, User
-from cashman_site import process_state
-from cashman_site.statements import PLACEHOLDER, ModelStatement
+from cashman_site import fastpaths
 
 
 def users_all() -> QuerySet[User]:
@@ -14,19 +11,10 @@ def users_all() -> QuerySet[User]:
     return User.objects.order_by("-date_joined", "-id")
 
 
-@functools.cache
-def _user_by_id() -> ModelStatement:
-    return ModelStatement(User.objects.filter(pk=PLACEHOLDER), lambda users: users.get())
-
-
-process_state.register("accounts: user statement", _user_by_id.cache_clear)
-
-
 def user_by_id(*, user_id: int) -> User | None:
-    """The user with this id, or None: the statement `User.objects.get(pk=user_id)` sends,
-    compiled once (`cashman_site.statements`). Authentication runs it on every request."""
-    found = _user_by_id().instances(user_id)
-    return cast(User, found[0]) if found else None
+    """The user with this id, or None. Authentication runs it on every request: through a fast
+    path (`cashman_site.fastpaths.get_by_pk`)."""
+    return fastpaths.get_by_pk(User, user_id)
 
 
 def token_family_revoked(*, family: str) -> bool:

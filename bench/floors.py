@@ -31,9 +31,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import User
 from bench import sqlcapture
+from cashman_site.serializers import value_columns
 from ledger.models import Transaction
 from ledger.selectors import Cents
-from ledger.serializers import TRANSACTION_VALUES
+from ledger.serializers import TransactionSerializer
 
 EXPORT_CHUNK = 2000
 PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
@@ -140,7 +141,7 @@ def _transactions(request: HttpRequest, user: User) -> QuerySet:
         rows = rows.filter(date__lte=datetime.date.fromisoformat(request.GET["date_before"]))
     if "search" in request.GET:
         rows = rows.filter(description__icontains=request.GET["search"])
-    return rows.order_by("-date", "-id").values(*TRANSACTION_VALUES)
+    return rows.order_by("-date", "-id").values(*value_columns(TransactionSerializer))
 
 
 def _orm_list(request: HttpRequest, uid: int, *, count: bool = True) -> HttpResponse:

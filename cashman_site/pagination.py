@@ -9,7 +9,7 @@ from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from cashman_site import keyset
+from cashman_site import fastpaths, keyset
 
 
 class ListPage(Page):
@@ -71,6 +71,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=`; the size is capped by CASHMAN_MAX_PAGE_SIZE.
 
     A view with a `count_rows(queryset)` method supplies the total itself (the ledger caches it).
+    A `values()` queryset's rows are read through a fast path (`cashman_site.fastpaths.list_rows`).
     """
 
     page_size_query_param = "page_size"
@@ -82,7 +83,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         counter = getattr(view, "count_rows", None)
         self.django_paginator_class = partial(CountingPaginator, counter=counter)
-        return super().paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(fastpaths.list_rows(queryset), request, view)
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)

@@ -1,17 +1,7 @@
-import datetime
-import functools
-import zoneinfo
-from collections.abc import Iterable, Mapping
-from decimal import Decimal
-from typing import Any
-
-import orjson
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from cashman_site import process_state
-from cashman_site.serializers import ModelSerializer
+from cashman_site.serializers import ModelSerializer, ValuesListSerializer
 from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.models import (
@@ -21,7 +11,6 @@ from ledger.models import (
     ImportJob,
     Transaction,
 )
-from ledger.selectors import TRANSACTION_VALUES
 
 SUMMARY_DIGITS = 20
 
@@ -45,87 +34,14 @@ class CategorySerializer(ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"  # exact: Decimal formatting never goes through float
-
-
-_UTC_ZONE = zoneinfo.ZoneInfo("UTC")  # cached by zoneinfo: the object Django's UTC setting gives
-
-
-def _instant(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | None:
-    """DRF's ISO 8601 form of a datetime: in the given time zone, UTC written as `Z`."""
-    if value is None:
-        return None
-    if zone is _UTC_ZONE:  # the default zone: Python's own UTC converts faster
-        zone = datetime.UTC
-    if value.tzinfo is not zone:
-        value = value.astimezone(zone)
-    if zone is datetime.UTC:
-        # orjson writes a UTC instant as isoformat() does (microseconds only when not zero),
-        # with `Z` for the offset, in C; two a row, a page of rows a request.
-        return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def transaction_representation(
-    row: Mapping[str, Any], zone: datetime.tzinfo | None = None
-) -> dict[str, Any]:
-    """A transaction as clients see it, from plain column values (TRANSACTION_VALUES).
-
-    The list serialises pages of `values()` rows through this directly: building model instances
-    and walking serializer fields for each row cost more than the queries. A test holds it equal to
-    what the serializer's fields would give. `zone` is the current time zone, which a page looks
-    up once rather than twice a row.
-    """
-    zone = zone or timezone.get_current_timezone()
-    return {
-        "id": row["id"],
-        "type": row["type"],
-        "description": row["description"],
-        "amount": _money(row["amount"]),
-        "date": row["date"].isoformat(),
-        "category": row["category_id"],
-        "category_name": row["category__name"],
-        "created_at": _instant(row["created_at"], zone),
-        "updated_at": _instant(row["updated_at"], zone),
-    }
-
-
-def summary_representation(row: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """A summary row as clients see it, from a summary selector's row: the `names` (the summary
-    serializer's fields, in its order), money as two-place strings. What the serializer gives,
-    without walking its fields for every row; the serializers stay to describe the schema, and a
-    test holds the two equal."""
-    representation = {}
-    for name in names:
-        value = row[name]
-        representation[name] = _money(value) if isinstance(value, Decimal) else value
-    return representation
-
-
-@functools.cache
-def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
-    """The names of a serializer's fields, in order: found once per class, not by building an
-    instance (and its fields) for every request."""
-    return tuple(serializer_class().fields)
-
-
-process_state.register("ledger: serializer field names", field_names.cache_clear)
-
-
-def transaction_values(tx: Transaction) -> dict[str, Any]:
-    """The TRANSACTION_VALUES of a model instance."""
-    return {
-        **{name: getattr(tx, name) for name in TRANSACTION_VALUES if "__" not in name},
-        "category__name": tx.category.name if tx.category_id is not None else None,
-    }
-
-
 class TransactionSerializer(ModelSerializer):
     """A transaction as clients see it. Amounts are strings with two places: `"-20.00"`.
 
     An expense is stored negative whatever sign was sent; an income must be positive.
+
+    The one declaration of a transaction's JSON: the list reads the columns its fields name
+    (`cashman_site.serializers.value_columns`) and serialises those rows as these fields would
+    (`ValuesListSerializer`), without model instances.
     """
 
     type = serializers.ChoiceField(choices=TransactionType.choices)
@@ -153,9 +69,7 @@ class TransactionSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def to_representation(self, instance: Transaction) -> dict[str, Any]:
-        return transaction_representation(transaction_values(instance))
+        list_serializer_class = ValuesListSerializer
 
 
 class TypedTransactionSerializer(TransactionSerializer):

@@ -10,7 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cashman_site.pagination import KeysetPagesMixin, KeysetPagination
+from cashman_site.pagination import KeysetPagesMixin
+from cashman_site.serializers import row_representation, value_columns
 from ledger import cached_reads, selectors, services
 from ledger.choices import TransactionType
 from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
@@ -23,9 +24,6 @@ from ledger.serializers import (
     TransactionHistorySerializer,
     TransactionSerializer,
     TypedTransactionSerializer,
-    field_names,
-    summary_representation,
-    transaction_representation,
 )
 from ledger.view_mixins import IdempotentCreateMixin, VersionedObjectMixin
 from ledger.views_bulk import BATCH_SCHEMA, batch_create
@@ -53,34 +51,14 @@ class TransactionViewSet(
     transaction_type: str | None = None
 
     def get_queryset(self) -> QuerySet[Transaction]:
-        return selectors.transactions_for(
+        transactions = selectors.transactions_for(
             user=self.request.user, transaction_type=self.transaction_type
         )
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """A page of plain column values, serialised without model instances (see
-        `transaction_representation`); the same JSON as the serializer's.
-
-        The rows come from statements compiled once, with the SQL the queryset would send:
-        without any filter they differ only by user, type and ordering, and the queryset is not
-        even built (`selectors.TransactionRows`); with filters, only its WHERE clause is compiled
-        (`selectors.FilteredTransactionRows`). A keyset page (`?cursor=`) is read through the
-        filtered, ordered queryset."""
-        rows: Any
-        if isinstance(self.paginator, KeysetPagination):
-            rows = self.filter_queryset(self.get_queryset()).values(*selectors.TRANSACTION_VALUES)
-        elif FilterBackend.filters_given(request, self.filterset_class):
-            rows = selectors.FilteredTransactionRows(self.filter_queryset(self.get_queryset()))
-        else:
-            rows = selectors.TransactionRows(
-                user=request.user,
-                transaction_type=self.transaction_type,
-                ordering=StableOrderingFilter().get_ordering(request, self.queryset, self),
-            )
-        page = self.paginate_queryset(rows)
-        zone = timezone.get_current_timezone()
-        data = [transaction_representation(row, zone) for row in page]
-        return self.get_paginated_response(data)
+        if self.action == "list":
+            # A page is serialised from the columns the serializer reads, without model
+            # instances (`ValuesListSerializer`); the paginator reads them through a fast path.
+            return transactions.values(*value_columns(self.get_serializer_class()))
+        return transactions
 
     def count_rows(self, queryset: QuerySet) -> int:
         """The list's total for its pagination, cached until the user's next write."""
@@ -215,10 +193,11 @@ class SummaryViewSet(viewsets.GenericViewSet):
                 rows = of_transactions(transactions=self.filter_queryset(self.get_queryset()))
             else:
                 rows = of_user(user=self.request.user)
-            names = field_names(self.get_serializer_class())
+            serializer_class = self.get_serializer_class()
             if isinstance(rows, list):
-                return [summary_representation(row, names) for row in rows]
-            return summary_representation(rows, names)
+                zone = timezone.get_current_timezone()
+                return [row_representation(serializer_class, row, zone) for row in rows]
+            return row_representation(serializer_class, rows)
 
         params = cached_reads.params_key(self.request.query_params, TransactionFilter.base_filters)
         return Response(cached_reads.cached(self.request.user, f"{name}:{params}", serialised))

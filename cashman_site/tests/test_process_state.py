@@ -4,13 +4,11 @@ reset() (which the tests and every forked worker call) forgets them all."""
 import pytest
 from django.urls import reverse
 
-from accounts import authentication, selectors
-from cashman_site import process_state
+from accounts import authentication
+from cashman_site import fastpaths, process_state, serializers
 from cashman_site.serializers import ModelSerializer
 from ledger import cached_reads as ledger_cache
-from ledger import serializers
 from ledger.filters import TransactionFilter
-from ledger.selectors import summaries, transactions
 from ledger.tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +17,11 @@ pytestmark = pytest.mark.django_db
 def sizes() -> dict[str, int]:
     return {
         "verified tokens": authentication._verified.cache_info().currsize,
-        "user statement": selectors._user_by_id.cache_info().currsize,
-        "page statements": transactions._page_statement.cache_info().currsize,
-        "summary statements": summaries._summary_statement.cache_info().currsize,
-        "field names": serializers.field_names.cache_info().currsize,
-        "filtered statements": len(transactions._FILTERED.entries),
+        "user statement": fastpaths._by_pk.cache_info().currsize,
+        "list statements": len(fastpaths._LISTS.entries),
+        "summary statements": fastpaths._rows_statement.cache_info().currsize,
+        "total statements": fastpaths._aggregate_statement.cache_info().currsize,
+        "value readers": serializers._readers.cache_info().currsize,
         "filter forms": len(TransactionFilter._form_classes),
         "serializer fields": len(ModelSerializer._field_prototypes),
     }
@@ -50,5 +48,5 @@ def test_reset_forgets_what_requests_made_the_process_keep(auth_client, user, se
 
 def test_every_cache_is_registered_under_a_name():
     names = process_state.registered()
-    assert len(names) >= 14
+    assert len(names) >= 10
     assert {"throttling: reserved requests", "outage: the cache (Redis)"} <= set(names)

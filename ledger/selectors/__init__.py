@@ -1,5 +1,5 @@
 """Every read of the ledger, already scoped to one user, by subject: `transactions` (transactions,
-categories, imports and the list's rows), `summaries` and `history`. Callers import this package
+categories and imports), `summaries` and `history`. Callers import this package
 (`from ledger import selectors`) and use the names below."""
 
 from ledger.selectors.history import transaction_history
@@ -13,19 +13,13 @@ from ledger.selectors.summaries import (
     summary_total_of,
 )
 from ledger.selectors.transactions import (
-    TRANSACTION_VALUES,
-    FilteredTransactionRows,
-    TransactionRows,
     categories_for,
     import_jobs_for,
     transactions_for,
 )
 
 __all__ = [
-    "TRANSACTION_VALUES",
     "Cents",
-    "FilteredTransactionRows",
-    "TransactionRows",
     "categories_for",
     "import_jobs_for",
     "summary_by_category",

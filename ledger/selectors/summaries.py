@@ -1,7 +1,6 @@
 """The ledger's summaries: totals, by month and by category, of a set of transactions or of all of
 one user's."""
 
-import functools
 from decimal import Decimal
 from typing import Any
 
@@ -9,8 +8,7 @@ from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, 
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
-from cashman_site import process_state
-from cashman_site.statements import PLACEHOLDER, IdStatement
+from cashman_site import fastpaths
 from ledger.choices import TransactionType
 from ledger.models import Transaction
 from ledger.selectors.transactions import transactions_for
@@ -97,43 +95,32 @@ def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str
     return [_category_row(row) for row in _by_category(transactions)]
 
 
-# The same summaries of all of a user's transactions, through statements compiled once
-# (`IdStatement`): building the summaries' querysets (the month, four conditional sums) took
-# longer than running their statements.
+# The same summaries of all of a user's transactions, through a fast path
+# (`cashman_site.fastpaths`): their statements differ only by the user's id.
 
 
-@functools.cache
-def _summary_statement(summary: str) -> tuple[IdStatement, tuple[str, ...]]:
-    """The statement of a summary of all of one user's transactions, and its columns' names."""
-    transactions = transactions_for(user=PLACEHOLDER)
-    if summary == "total":
-        totals = _totals()
-        ungrouped = _ungrouped(transactions)
-        return IdStatement(ungrouped, lambda rows: rows.aggregate(**totals)), tuple(totals)
-    rows = {"monthly": _monthly, "by-category": _by_category}[summary](transactions)
-    query = rows.query
-    names = (*query.extra_select, *query.values_select, *query.annotation_select)
-    return IdStatement(rows, list, columns=rows), names
+def _all_ungrouped(user_id: int) -> QuerySet[Transaction]:
+    return _ungrouped(transactions_for(user=user_id))
 
 
-process_state.register("ledger: summary statements", _summary_statement.cache_clear)
+def _all_monthly(user_id: int) -> QuerySet[Any, Any]:
+    return _monthly(transactions_for(user=user_id))
 
 
-def _summary_rows(summary: str, user: User) -> list[dict[str, Any]]:
-    statement, names = _summary_statement(summary)
-    return [dict(zip(names, row, strict=True)) for row in statement.rows(user.pk)]
+def _all_by_category(user_id: int) -> QuerySet[Any, Any]:
+    return _by_category(transactions_for(user=user_id))
 
 
 def summary_total_of(*, user: User) -> dict[str, Any]:
     """`summary_total` of all the user's transactions."""
-    return _to_money(_summary_rows("total", user)[0])
+    return _to_money(fastpaths.aggregate_for_id(_all_ungrouped, _totals, user.pk))
 
 
 def summary_monthly_of(*, user: User) -> list[dict[str, Any]]:
     """`summary_monthly` of all the user's transactions."""
-    return [_month_row(row) for row in _summary_rows("monthly", user)]
+    return [_month_row(row) for row in fastpaths.rows_for_id(_all_monthly, user.pk)]
 
 
 def summary_by_category_of(*, user: User) -> list[dict[str, Any]]:
     """`summary_by_category` of all the user's transactions."""
-    return [_category_row(row) for row in _summary_rows("by-category", user)]
+    return [_category_row(row) for row in fastpaths.rows_for_id(_all_by_category, user.pk)]

@@ -1,14 +1,14 @@
-"""The lists read through statements compiled once (cashman_site.statements), per type and
-ordering without filters and per filters given with them: every page, count and row they answer
-must be what the queryset itself answers, for each user and for an empty ledger."""
+"""The lists read through a fast path (cashman_site.fastpaths.list_rows), statements kept per
+filters given and ordering: every page, count and row they answer must be what the queryset
+itself answers (`CASHMAN_FAST_PATHS=false`), for each user and for an empty ledger."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
-from cashman_site.statements import ShapedStatements
 from ledger.choices import TransactionType
 from ledger.tests.factories import CategoryFactory, TransactionFactory
 
@@ -25,10 +25,8 @@ def page_of(response) -> tuple[int, int | None, list | None]:
 
 
 class TestListStatements:
-    """The list reads through statements compiled once (cashman_site.statements): without
-    filters, per type and ordering (`selectors.TransactionRows`); with filters, per filters
-    given (`selectors.FilteredTransactionRows`). Both must answer what the queryset does:
-    `amount_min=0` keeps every row, and with `orm_only` the queryset itself answers."""
+    """Unfiltered and filtered lists must answer what the queryset does: `amount_min=0` keeps
+    every row, and with `orm_only_answers` the queryset itself answers."""
 
     @pytest.fixture
     def mixed(self, user, other_user, make_tx):
@@ -50,13 +48,12 @@ class TestListStatements:
     )
     @pytest.mark.parametrize("page", [1, 2, 9])
     def test_unfiltered_pages_are_the_querysets(
-        self, auth_client, mixed, monkeypatch, url, ordering, page
+        self, auth_client, mixed, orm_only_answers, url, ordering, page
     ):
         params = {"page_size": 3, "page": page, **({"ordering": ordering} if ordering else {})}
         unfiltered = page_of(auth_client.get(url, params))
         filtered = page_of(auth_client.get(url, {**params, "amount_min": "0"}))
-        monkeypatch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
-        orm = page_of(auth_client.get(url, {**params, "amount_min": "0"}))
+        orm = orm_only_answers(params, url=url)
         assert unfiltered == filtered == orm
         if page == 9:
             assert orm[0] == 404
@@ -78,14 +75,13 @@ class TestListStatements:
             {"category": "FOOD", "search": "coffee", "page": 2},
         ],
     )
-    def test_filtered_pages_are_the_querysets(self, auth_client, mixed, monkeypatch, filters):
+    def test_filtered_pages_are_the_querysets(self, auth_client, mixed, orm_only_answers, filters):
         params = {"page_size": 3, **filters}
         if params.get("category") == "FOOD":
             params["category"] = mixed.pk
         # Twice: the second request runs the statements the first one made.
         first, second = (page_of(auth_client.get(TRANSACTIONS, params)) for _ in range(2))
-        monkeypatch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
-        assert first == second == page_of(auth_client.get(TRANSACTIONS, params))
+        assert first == second == orm_only_answers(params)
         assert "not yours" not in str(first)
 
     def test_the_same_filters_with_other_values(self, auth_client, mixed, orm_only_answers):
@@ -112,10 +108,9 @@ class TestListStatements:
         }
 
     @pytest.fixture
-    def orm_only_answers(self, auth_client, monkeypatch):
-        def answer(params, client=auth_client):
-            with monkeypatch.context() as patch:
-                patch.setattr(ShapedStatements, "statement", lambda *args, **kwargs: None)
-                return page_of(client.get(TRANSACTIONS, params))
+    def orm_only_answers(self, auth_client):
+        def answer(params, client=auth_client, url=TRANSACTIONS):
+            with override_settings(CASHMAN_FAST_PATHS=False):
+                return page_of(client.get(url, params))
 
         return answer

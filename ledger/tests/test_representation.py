@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from cashman_site.serializers import row_representation, value_columns
 from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.models import Transaction
@@ -21,7 +22,6 @@ from ledger.serializers import (
     MonthlySummarySerializer,
     SummarySerializer,
     TransactionSerializer,
-    transaction_representation,
 )
 from ledger.tests.factories import CategoryFactory
 
@@ -51,10 +51,22 @@ def varied(user, make_tx):
 
 class TestRepresentation:
     @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
-    def test_it_equals_the_serializer_fields_output(self, varied, zone):
+    def test_rows_give_what_the_serializer_fields_give(self, varied, zone):
+        columns = value_columns(TransactionSerializer)
+        assert columns == (
+            "id", "type", "description", "amount", "date", "category", "category__name",
+            "created_at", "updated_at",
+        )  # fmt: skip
+        rows = list(Transaction.objects.order_by("id").values(*columns))
+        instances = list(Transaction.objects.select_related("category").order_by("id"))
         with timezone.override(zoneinfo.ZoneInfo(zone)):
-            for tx in Transaction.objects.select_related("category"):
-                assert TransactionSerializer(tx).data == fields_representation(tx)
+            expected = [fields_representation(tx) for tx in instances]
+            for row, want in zip(rows, expected, strict=True):
+                got = row_representation(TransactionSerializer, row)
+                assert got == want and list(got) == list(want)
+            # The list's serializer, given rows or instances.
+            assert TransactionSerializer(rows, many=True).data == expected
+            assert TransactionSerializer(instances, many=True).data == expected
 
     @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
     @pytest.mark.parametrize(
@@ -77,13 +89,14 @@ class TestRepresentation:
                 "description": "d",
                 "amount": Decimal("-1.00"),
                 "date": datetime.date(2026, 1, 2),
-                "category_id": None,
+                "category": None,
                 "category__name": None,
                 "created_at": instant,
                 "updated_at": None,
             }
-            assert transaction_representation(row)["created_at"] == expected
-            assert transaction_representation(row)["updated_at"] is None
+            answer = row_representation(TransactionSerializer, row)
+            assert answer["created_at"] == expected
+            assert answer["updated_at"] is None
 
     def test_list_rows_equal_the_detail_answers(self, auth_client, varied):
         rows = auth_client.get(TRANSACTIONS).json()["results"]

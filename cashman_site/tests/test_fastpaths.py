@@ -1,9 +1,11 @@
-"""Statements compiled once: the queryset's own SQL, its rows as the ORM gives them, and only
-for the id they are run with."""
+"""The fast paths (cashman_site.fastpaths): written for one Django release, off on any other;
+each answers what its plain ORM path answers. Underneath, statements compiled once: the
+queryset's own SQL, its rows as the ORM gives them, and only for the id they are run with."""
 
 import datetime
 from decimal import Decimal
 
+import django
 import pytest
 from django.db import connection
 from django.db.models import IntegerField, QuerySet, Value
@@ -12,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from accounts.selectors import user_by_id
 from accounts.tests.factories import UserFactory
-from cashman_site.statements import (
+from cashman_site import fastpaths
+from cashman_site.fastpaths.statements import (
     PLACEHOLDER,
     IdStatement,
     ModelStatement,
@@ -20,11 +23,16 @@ from cashman_site.statements import (
     Statement,
     where_clause,
 )
+from cashman_site.serializers import value_columns
+from ledger import selectors
 from ledger.choices import TransactionType
-from ledger.selectors import TRANSACTION_VALUES, transactions_for
+from ledger.selectors import transactions_for
+from ledger.serializers import TransactionSerializer
 from ledger.tests.factories import CategoryFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
+
+TRANSACTION_VALUES = value_columns(TransactionSerializer)
 
 
 def rows_for(owner) -> QuerySet:
@@ -157,3 +165,87 @@ class TestShapedStatements:
             rows = rows_for(owners[0]).filter(**{field: "x" if field != "date" else "2026-01-01"})
             self.statement(statements, rows)
         assert len(statements.entries) == 1
+
+
+class TestTheFence:
+    def test_written_for_the_installed_django(self):
+        # On a new Django release: read cashman_site/fastpaths/statements.py against the new
+        # compiler, run this file, re-measure them (bench/README.md), then raise WRITTEN_FOR.
+        assert django.VERSION[:2] == fastpaths.WRITTEN_FOR, (
+            f"The fast paths were written for Django {fastpaths.WRITTEN_FOR}, "
+            f"not {django.get_version()}: they are off until checked."
+        )
+
+    def test_on_another_release_every_caller_takes_the_plain_path(
+        self, owners, monkeypatch, auth_client, user
+    ):
+        TransactionFactory(owner=user)
+        urls = ["/api/v1/transactions/", "/api/v1/summary/", "/api/v1/summary/monthly/"]
+        fast = [auth_client.get(url).json() for url in urls]
+        monkeypatch.setattr(fastpaths, "WRITTEN_FOR", (4, 2))
+        assert not fastpaths.enabled()
+        fastpaths._forget()
+        assert [auth_client.get(url).json() for url in urls] == fast
+        assert fastpaths._by_pk.cache_info().currsize == 0
+        assert fastpaths._rows_statement.cache_info().currsize == 0
+        assert not fastpaths._LISTS.entries
+
+    def test_the_setting_turns_them_off(self, settings):
+        assert fastpaths.enabled()
+        settings.CASHMAN_FAST_PATHS = False
+        assert not fastpaths.enabled()
+
+
+class TestEqualToThePlainPath:
+    """Each fast path, and the ORM call it stands for, on the same rows."""
+
+    def both(self, settings, answer):
+        fast = answer()
+        settings.CASHMAN_FAST_PATHS = False
+        plain = answer()
+        settings.CASHMAN_FAST_PATHS = True
+        return fast, plain
+
+    def test_get_by_pk(self, owners, settings):
+        for pk in (owners[0].pk, owners[1].pk, 0, 2**40):
+            fast, plain = self.both(settings, lambda pk=pk: fastpaths.get_by_pk(User, pk))
+            assert (fast is None) == (plain is None)
+            if fast is not None:
+                fields = [f.attname for f in User._meta.concrete_fields]
+                assert [getattr(fast, f) for f in fields] == [getattr(plain, f) for f in fields]
+                assert not fast._state.adding and fast._state.db == plain._state.db
+
+    @pytest.mark.parametrize(
+        "summary",
+        [
+            selectors.summary_total_of,
+            selectors.summary_monthly_of,
+            selectors.summary_by_category_of,
+        ],
+    )
+    def test_summaries_of_a_user(self, owners, settings, summary):
+        for owner in (*owners, UserFactory()):
+            fast, plain = self.both(settings, lambda owner=owner: summary(user=owner))
+            assert fast == plain
+            rows = fast if isinstance(fast, list) else [fast]
+            assert all(
+                type(row[key]) is type(plain_row[key])
+                for row, plain_row in zip(
+                    rows, plain if isinstance(plain, list) else [plain], strict=True
+                )
+                for key in row
+            )
+
+    def test_list_rows(self, owners, settings):
+        rows = rows_for(owners[0])
+        for low, high in [(0, 2), (1, 3), (3, 50), (9, 10), (2, 2)]:
+            fast = fastpaths.list_rows(rows)
+            assert isinstance(fast, fastpaths.ListRows)
+            assert fast[low:high] == list(rows[low:high])
+            assert fast.count() == rows.count() == 5
+        settings.CASHMAN_FAST_PATHS = False
+        assert fastpaths.list_rows(rows) is rows
+
+    def test_list_rows_only_for_values(self, owners):
+        instances = transactions_for(user=owners[0])
+        assert fastpaths.list_rows(instances) is instances

@@ -1,0 +1,189 @@
+"""Cashman's fast paths: the one place where Cashman reaches into Django's internals.
+
+Each fast path gives what a plain ORM call gives, with less of Django's work per request. Each is
+kept only because the benchmark shows it buying at least a tenth of a benchmarked scenario's
+throughput (bench/README.md, "Fast paths", has the measurements); each has a test holding its
+answers equal to the plain path's (`cashman_site/tests/test_fastpaths.py`).
+
+- `get_by_pk(model, pk)`: `model.objects.get(pk=pk)`, or None. Authentication's user lookup,
+  on every request.
+- `list_rows(queryset)`: a `values()` queryset's count and slices, as a paginator reads them. A
+  transaction list's page and its count.
+- `rows_for_id(build, id)` and `aggregate_for_id(build, totals, id)`: a queryset's rows or
+  aggregate where only one id varies. The summaries of all of a user's transactions.
+
+They rest on how Django 5.2 compiles a query (`statements`), so they are written for that
+feature release (`WRITTEN_FOR`). On any other, `enabled()` is false and every caller gets the
+plain path, and a test fails until someone checks them against the new release. Setting
+`CASHMAN_FAST_PATHS=false` turns them all off (to measure them, or to rule them out).
+"""
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import django
+from django.conf import settings
+from django.db.models import Model, QuerySet
+from django.db.models.query import ValuesIterable
+
+from cashman_site import process_state
+from cashman_site.fastpaths.statements import (
+    PLACEHOLDER,
+    IdStatement,
+    ModelStatement,
+    ShapedStatements,
+    Statement,
+    where_clause,
+)
+
+#: The Django feature release the fast paths were written for and checked against.
+WRITTEN_FOR = (5, 2)
+
+M = TypeVar("M", bound=Model)
+
+
+def enabled() -> bool:
+    return django.VERSION[:2] == WRITTEN_FOR and settings.CASHMAN_FAST_PATHS
+
+
+# --- One row by primary key ---------------------------------------------------------------
+
+
+@functools.cache
+def _by_pk(model: type[Model]) -> ModelStatement:
+    return ModelStatement(model._default_manager.filter(pk=PLACEHOLDER), lambda rows: rows.get())
+
+
+def get_by_pk(model: type[M], pk: int) -> M | None:
+    """`model._default_manager.get(pk=pk)`, or None when no row has that key. Fast: the
+    statement is compiled once per process and run with each key."""
+    if enabled():
+        found = _by_pk(model).instances(pk)
+        return found[0] if found else None  # type: ignore[return-value]
+    try:
+        return model._default_manager.get(pk=pk)  # type: ignore[no-any-return]
+    except model.DoesNotExist:  # type: ignore[attr-defined]
+        return None
+
+
+# --- A list's rows --------------------------------------------------------------------------
+
+#: Statements of lists' values() querysets, by their shape (the filters given, not their
+#: values, and the ordering) and the statement (the count, or a slice).
+_LISTS = ShapedStatements(size=512)
+
+
+class ListRows:
+    """A `values()` queryset's rows as a paginator reads them: `count()`, and slices with a stop.
+    Only the queryset's WHERE clause is compiled; the count and page statements are made from
+    the first queryset of the same shape, and run with this one's parameters. A queryset whose
+    statement cannot be kept is run as it is."""
+
+    ordered = True  # for Django's paginator, which warns about unordered lists
+
+    def __init__(self, queryset: QuerySet) -> None:
+        self.queryset = queryset
+        self.where = where_clause(queryset)
+        query = queryset.query
+        self.names = (*query.extra_select, *query.values_select, *query.annotation_select)
+
+    def _statement(self, kind: Any, run: Any, *, converted: bool) -> Statement | None:
+        if self.where is None:
+            return None
+
+        def make() -> Statement:
+            return Statement(self.queryset, run, columns=self.queryset if converted else None)
+
+        return _LISTS.statement(self.queryset, self.where, kind, make)
+
+    def count(self) -> int:
+        statement = self._statement("count", QuerySet.count, converted=False)
+        if statement is None:
+            return self.queryset.count()
+        return statement.execute(self.where[1])[0][0]  # type: ignore[index,no-any-return]
+
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
+        if not isinstance(key, slice) or key.step is not None or key.stop is None:
+            raise TypeError("A list's rows take a slice with a stop and no step.")
+        low, high = key.start or 0, key.stop
+        if high <= low:
+            return []  # an empty page: the queryset would send nothing either
+        run = lambda rows: list(rows[low:high])  # noqa: E731
+        statement = self._statement(("page", low, high), run, converted=True)
+        if statement is None:
+            return list(self.queryset[low:high])
+        names = self.names
+        return [dict(zip(names, row, strict=True)) for row in statement.execute(self.where[1])]  # type: ignore[index]
+
+
+def list_rows(queryset: QuerySet) -> QuerySet | ListRows:
+    """What a paginator should read a list's rows from: `ListRows` for a `values()` queryset,
+    the queryset itself for anything else or when the fast paths are off."""
+    if enabled() and queryset._iterable_class is ValuesIterable:
+        return ListRows(queryset)
+    return queryset
+
+
+# --- Rows where one id varies ----------------------------------------------------------------
+
+
+def _names(queryset: QuerySet) -> tuple[str, ...]:
+    query = queryset.query
+    return (*query.extra_select, *query.values_select, *query.annotation_select)
+
+
+@functools.cache
+def _rows_statement(build: Callable[[int], QuerySet]) -> tuple[IdStatement, tuple[str, ...]]:
+    rows = build(PLACEHOLDER)
+    return IdStatement(rows, list, columns=rows), _names(rows)
+
+
+def rows_for_id(build: Callable[[int], QuerySet], value: int) -> list[dict[str, Any]]:
+    """`list(build(value))`, for a `build` that makes a `values()` queryset in which `value`
+    is the only thing that varies (it is called once, with a placeholder). Fast: its statement
+    is compiled once per process."""
+    if not enabled():
+        return list(build(value))
+    statement, names = _rows_statement(build)
+    return [dict(zip(names, row, strict=True)) for row in statement.rows(value)]
+
+
+@functools.cache
+def _aggregate_statement(
+    build: Callable[[int], QuerySet], totals: Callable[[], dict[str, Any]]
+) -> tuple[IdStatement, tuple[str, ...]]:
+    aggregates = totals()
+    statement = IdStatement(build(PLACEHOLDER), lambda rows: rows.aggregate(**aggregates))
+    return statement, tuple(aggregates)
+
+
+def aggregate_for_id(
+    build: Callable[[int], QuerySet], totals: Callable[[], dict[str, Any]], value: int
+) -> dict[str, Any]:
+    """`build(value).aggregate(**totals())`, for a `build` in which `value` is the only thing
+    that varies, and `totals` that are always the same. Fast as `rows_for_id`."""
+    if not enabled():
+        return build(value).aggregate(**totals())
+    statement, names = _aggregate_statement(build, totals)
+    return dict(zip(names, statement.rows(value)[0], strict=True))
+
+
+def _forget() -> None:
+    _by_pk.cache_clear()
+    _LISTS.entries.clear()
+    _rows_statement.cache_clear()
+    _aggregate_statement.cache_clear()
+
+
+process_state.register("fast paths: compiled statements", _forget)
+
+__all__: Sequence[str] = [
+    "WRITTEN_FOR",
+    "ListRows",
+    "aggregate_for_id",
+    "enabled",
+    "get_by_pk",
+    "list_rows",
+    "rows_for_id",
+]
