@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The modules mypy checks (django-stubs, djangorestframework-stubs): every write and read, and the
 # security plumbing (throttles, lockout hooks, token revocation, request middleware).
-TYPED ?= accounts/services.py accounts/selectors.py ledger/services.py ledger/selectors/ cashman_site/fastpaths/ \
+TYPED ?= accounts/services.py accounts/selectors.py ledger/services/ ledger/selectors/ cashman_site/fastpaths/ \
 	accounts/authentication.py accounts/tokens.py accounts/exceptions.py \
 	cashman_site/throttling.py cashman_site/redis_cache.py cashman_site/middleware.py accounts/lockout.py cashman_site/logging.py \
 	cashman_site/renderers.py cashman_site/keyset.py

@@ -35,6 +35,7 @@ from cashman_site.serializers import value_columns
 from ledger.models import Transaction
 from ledger.selectors import Cents
 from ledger.serializers import TransactionSerializer
+from ledger.services import unit_of_work
 
 EXPORT_CHUNK = 2000
 PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
@@ -185,8 +186,8 @@ def _orm_create(request: HttpRequest, uid: int) -> HttpResponse:
         date=datetime.date.fromisoformat(body["date"]),
     )
     created._history_user = user  # type: ignore[attr-defined]  # who made it, as Cashman records
-    with transaction.atomic():
-        created.save()  # the model's signals add the history row and raise the generation
+    with unit_of_work(uid):  # a transaction that raises the user's generation before it commits
+        created.save()  # simple-history's signal adds the history row
     return _json({"id": created.pk}, status=201)
 
 

@@ -65,6 +65,16 @@ class TransactionAdmin(SimpleHistoryAdmin):
     actions = [export_csv]
     ordering = ("-date", "-id")
 
+    # Writes go through the services, as the API's do.
+    def save_model(self, request: HttpRequest, obj: Transaction, form, change: bool) -> None:
+        services.transaction_save(transaction=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Transaction) -> None:
+        services.transaction_delete(transaction=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.transaction_delete_many(transactions=queryset, actor=request.user)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
@@ -81,6 +91,15 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("name", "owner__email")
     list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
     autocomplete_fields = ("owner",)
+
+    def save_model(self, request: HttpRequest, obj: Category, form, change: bool) -> None:
+        services.category_save(category=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Category) -> None:
+        services.category_delete(category=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.category_delete_many(categories=queryset)
 
 
 @admin.action(description="Restore the selected deleted transactions")

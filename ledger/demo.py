@@ -11,7 +11,7 @@ from accounts import services as account_services
 from accounts.models import User
 from ledger import scope, services
 from ledger.choices import TransactionType
-from ledger.models import Category, Transaction
+from ledger.models import Transaction
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "try-cashman-now"  # noqa: S105 - a published demo account, documented in README
@@ -51,8 +51,7 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
             email=DEMO_EMAIL, password=DEMO_PASSWORD, first_name="Demo", last_name="User"
         )
     elif reset:
-        scope.writable(Transaction.objects.all(), user).delete()
-        scope.writable(Category.objects.all(), user).delete()
+        services.ledger_clear(owner=user)
     if scope.visible(Transaction.objects.all(), user).exists():
         return user
 

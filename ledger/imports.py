@@ -18,14 +18,13 @@ from typing import IO, Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction as db_transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from ledger import bulk, scope
+from ledger import bulk, scope, services
 from ledger.choices import TransactionType
 from ledger.models import ImportJob, Transaction
 
@@ -221,7 +220,7 @@ def _text_value(values: dict[str, Any], name: str, errors: dict[str, list[str]])
 def _parse(
     owner: User,
     values: dict[str, Any],
-    categories: bulk.CategoryCache,
+    categories: services.CategoryCache,
     occurrences: bulk.Occurrences,
     origin: "Origin | None" = None,
 ):
@@ -400,7 +399,7 @@ def import_run(*, job: ImportJob, progress=None) -> ImportJob:
 
 
 def _import_rows(job: ImportJob, progress) -> None:
-    categories = bulk.CategoryCache(job.owner)
+    categories = services.CategoryCache(job.owner)
     occurrences = bulk.Occurrences()
     committed = job.rows_processed  # by an earlier attempt: parsed again, never stored again
     seen = 0
@@ -458,14 +457,14 @@ def _flush(job: ImportJob, batch: list[tuple[int, Transaction]]) -> None:
     as it begins: settings' transaction_mode), so two imports of one ledger (two uploads of the
     same file) check and insert their batches one after the other, and the second finds the
     first's rows as duplicates."""
-    with db_transaction.atomic():
+    with services.unit_of_work(job.owner_id):
         list(User.objects.select_for_update().filter(pk=job.owner_id).values_list("pk"))
         claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
         if claimant.values_list("attempts", flat=True).first() != job.attempts:
             raise Superseded
         duplicates = bulk.mark_duplicates(job.owner, batch) | _still_there(job, batch)
         new = [tx for number, tx in batch if number not in duplicates]
-        bulk.insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
+        services.transactions_insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
         job.heartbeat_at = timezone.now()
         claimant.update(
             heartbeat_at=job.heartbeat_at,

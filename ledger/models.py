@@ -1,6 +1,7 @@
 import datetime
 import functools
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -60,11 +61,34 @@ def bump_version(instance: models.Model, save_kwargs: dict) -> None:
             save_kwargs["update_fields"] = [*save_kwargs["update_fields"], "version"]
 
 
+class LedgerRow(models.Model):
+    """A row of a user's ledger (a transaction, a category): saved and deleted only inside a unit
+    of work (`ledger.services`), which ends the owner's cached answers."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        _in_unit_of_work(self)
+        bump_version(self, kwargs)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs) -> Any:
+        _in_unit_of_work(self)
+        return super().delete(*args, **kwargs)
+
+
+def _in_unit_of_work(row: models.Model) -> None:
+    from ledger.services.unit_of_work import require  # the services import the models
+
+    require().changed(row.owner_id)  # type: ignore[attr-defined]
+
+
 def today() -> datetime.date:
     return timezone.localdate()
 
 
-class Category(models.Model):
+class Category(LedgerRow):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="categories"
     )
@@ -89,17 +113,13 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        bump_version(self, kwargs)
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
         self.name = self.name.strip()
         if not self.name:
             raise ValidationError({"name": "A category needs a name."})
 
 
-class Transaction(models.Model):
+class Transaction(LedgerRow):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transactions"
     )
@@ -178,10 +198,6 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.description} {self.amount}"
-
-    def save(self, *args, **kwargs) -> None:
-        bump_version(self, kwargs)
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if self.description is not None:

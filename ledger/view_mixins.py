@@ -9,8 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ledger import idempotency
 from ledger.exceptions import StaleVersion
+from ledger.services import idempotency
 
 _ENTITY_TAG = re.compile(r'^"(\d+)-(\d+)"$')
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from cashman_site.celery import dispatch
 from cashman_site.renderers import JSONRenderer
-from ledger import bulk, exports, imports, selectors, tasks
+from ledger import bulk, exports, imports, selectors, services, tasks
 from ledger.filters import TransactionFilter
 from ledger.models import ImportJob, Transaction
 from ledger.serializers import (
@@ -53,10 +53,9 @@ def batch_create(view, request: Request, *, transaction_type: str | None) -> Res
         if transaction_type:
             data["type"] = transaction_type
         prepared.append((index, Transaction(owner=request.user, **data), {}))
-    with db_transaction.atomic():
-        saved, results = bulk.transactions_batch_create(
-            owner=request.user, rows=prepared, dry_run=dry_run
-        )
+    saved, results = services.transactions_batch_create(
+        owner=request.user, rows=prepared, dry_run=dry_run
+    )
     counts = {
         s: sum(r.status == s for r in results) for s in (bulk.CREATED, bulk.DUPLICATE, bulk.INVALID)
     }

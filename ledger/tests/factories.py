@@ -6,9 +6,23 @@ import factory
 from accounts.tests.factories import UserFactory
 from ledger.choices import TransactionType
 from ledger.models import Category, Transaction
+from ledger.services import unit_of_work
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class LedgerRowFactory(factory.django.DjangoModelFactory):
+    """Saves its rows as the services do, in a unit of work (ledger.services)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        owner = kwargs["owner"]
+        with unit_of_work(owner.pk):
+            return super()._create(model_class, *args, **kwargs)
+
+
+class CategoryFactory(LedgerRowFactory):
     class Meta:
         model = Category
 
@@ -16,7 +30,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Category {n}")
 
 
-class TransactionFactory(factory.django.DjangoModelFactory):
+class TransactionFactory(LedgerRowFactory):
     """A transaction saved as the service would: expenses negative, incomes positive."""
 
     class Meta:

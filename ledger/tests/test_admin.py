@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger.choices import TransactionType
 from ledger.models import Transaction
@@ -158,3 +159,45 @@ def test_import_jobs_are_listed_for_staff(admin_client, user):
     )
     response = admin_client.get(reverse("admin:ledger_importjob_changelist"), {"q": "statement"})
     assert "statement-2026.csv" in response.content.decode()
+
+
+def generations(*users) -> list[int]:
+    return [User.objects.get(pk=u.pk).ledger_generation for u in users]
+
+
+def test_admin_writes_end_the_owners_cached_answers(admin_client, user, other_user, rows):
+    """The admin writes through the services: a change, a move to another owner, a bulk delete
+    and a category's delete each end the cached answers of every owner they touch."""
+    coffee = rows[0]
+    before = generations(user, other_user)
+    response = admin_client.post(
+        reverse("admin:ledger_transaction_change", args=[coffee.pk]),
+        {
+            "owner": other_user.pk,
+            "type": "EXPENSE",
+            "description": "Moved",
+            "amount": "12.50",
+            "date": "2026-11-01",
+        },
+    )
+    assert response.status_code == 302, response.content
+    moved = generations(user, other_user)
+    assert moved[0] > before[0] and moved[1] > before[1]
+
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [rows[1].pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Transaction.objects.filter(pk=rows[1].pk).exists()
+    assert Transaction.history.filter(id=rows[1].pk, history_type="-").exists()
+    deleted = generations(user, other_user)
+    assert deleted[0] > moved[0] and deleted[1] == moved[1]
+
+    food = CategoryFactory(owner=user, name="Food")
+    after_create = generations(user)[0]
+    response = admin_client.post(
+        reverse("admin:ledger_category_delete", args=[food.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert generations(user)[0] > after_create

@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from ledger import bulk
+from ledger import services
 from ledger.models import Transaction
 from ledger.tests.factories import CategoryFactory, TransactionFactory
 
@@ -36,7 +36,7 @@ def test_rows_and_their_history_are_written_whole(user):
         _unsaved(user, description=AWKWARD, category=category, external_id="bank-1"),
         _unsaved(user, type="INCOME", amount=Decimal("1234567890.12"), fingerprint="f" * 64),
     ]
-    ids = bulk.insert(user, rows, batch_size=500)
+    ids = services.transactions_insert(user, rows, batch_size=500)
 
     stored = {tx.pk: tx for tx in Transaction.objects.filter(pk__in=ids)}
     assert len(stored) == 2
@@ -69,7 +69,7 @@ def test_rows_and_their_history_are_written_whole(user):
 
 
 def test_the_ids_are_the_tables_own_and_new_rows_follow_them(user):
-    ids = bulk.insert(
+    ids = services.transactions_insert(
         user, [_unsaved(user, description=f"row {i}") for i in range(3)], batch_size=2
     )
     assert ids == sorted(ids) and len(set(ids)) == 3
@@ -81,7 +81,7 @@ def test_a_constraint_refusal_is_an_integrity_error_and_writes_nothing(user):
     TransactionFactory(owner=user, external_id="bank-1")
     rows = [_unsaved(user, description="new"), _unsaved(user, external_id="bank-1")]
     with pytest.raises(IntegrityError):
-        bulk.insert(user, rows, batch_size=500)
+        services.transactions_insert(user, rows, batch_size=500)
     assert Transaction.objects.filter(owner=user).count() == 1
     assert Transaction.history.filter(description="new").count() == 0
 
@@ -89,7 +89,7 @@ def test_a_constraint_refusal_is_an_integrity_error_and_writes_nothing(user):
 @pytest.mark.postgres
 def test_postgresql_writes_with_copy_not_insert(user):
     with CaptureQueriesContext(connection) as captured:
-        bulk.insert(
+        services.transactions_insert(
             user, [_unsaved(user, description=f"row {i}") for i in range(50)], batch_size=10
         )
     assert Transaction.objects.filter(owner=user).count() == 50

@@ -5,7 +5,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from ledger import services
 from ledger.models import Category, Transaction
+from ledger.services import unit_of_work
+from ledger.tests.factories import CategoryFactory
 from ledger.view_mixins import etag_for
 
 pytestmark = pytest.mark.django_db
@@ -107,9 +110,10 @@ def test_a_patch_writes_only_the_fields_it_names(auth_client, make_tx, user):
 def test_an_admin_save_bumps_the_version(make_tx):
     tx = make_tx()
     tx.description = "edited in the admin"
-    tx.save()
+    services.transaction_save(transaction=tx, actor=tx.owner)
     assert Transaction.objects.get(pk=tx.pk).version == 2
-    category = Category.objects.create(owner=tx.owner, name="C")
+    category = CategoryFactory(owner=tx.owner, name="C")
     category.name = "D"
-    category.save(update_fields=["name"])
+    with unit_of_work(tx.owner_id):
+        category.save(update_fields=["name"])
     assert Category.objects.get(pk=category.pk).version == 2

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from ledger.models import Transaction
+from ledger.services import unit_of_work
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,8 @@ def test_history_managers_share_one_class_and_still_read_their_own_rows(make_tx)
     # that at every save; ledger.models.HistoryManager builds it once.
     first, second = make_tx(description="first"), make_tx(description="second")
     second.description = "second, edited"
-    second.save()
+    with unit_of_work(second.owner_id):
+        second.save()
     assert type(first.history) is type(second.history)
     assert [h.description for h in first.history.all()] == ["first"]
     assert [(h.history_type, h.description) for h in second.history.order_by("history_id")] == [

@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from ledger import services
 from ledger.choices import TransactionType
 from ledger.models import Category, Transaction, signed_amount
+from ledger.services import unit_of_work
+from ledger.tests.factories import CategoryFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +39,8 @@ def test_the_database_refuses_an_empty_description(user):
 
 
 def test_the_database_refuses_a_case_duplicate_category(user):
-    Category.objects.create(owner=user, name="Food")
-    with pytest.raises(IntegrityError), transaction.atomic():
+    CategoryFactory(owner=user, name="Food")
+    with pytest.raises(IntegrityError), unit_of_work(user.pk):
         Category.objects.create(owner=user, name="fOOD")
 
 
@@ -51,7 +53,7 @@ def test_signed_amount():
 
 
 def test_service_refuses_anothers_category(user, other_user):
-    theirs = Category.objects.create(owner=other_user, name="Theirs")
+    theirs = CategoryFactory(owner=other_user, name="Theirs")
     with pytest.raises(ValidationError) as excinfo:
         services.transaction_create(
             owner=user, type="EXPENSE", description="x", amount=Decimal("1"), category=theirs
@@ -61,8 +63,8 @@ def test_service_refuses_anothers_category(user, other_user):
 
 
 def test_the_database_refuses_another_owners_category(user, other_user):
-    theirs = Category.objects.create(owner=other_user, name="Theirs")
-    mine = Category.objects.create(owner=user, name="Mine")
+    theirs = CategoryFactory(owner=other_user, name="Theirs")
+    mine = CategoryFactory(owner=user, name="Mine")
     with pytest.raises(IntegrityError), transaction.atomic():
         Transaction.objects.bulk_create(
             [
@@ -75,9 +77,7 @@ def test_the_database_refuses_another_owners_category(user, other_user):
                 )
             ]
         )
-    tx = Transaction.objects.create(
-        owner=user, type="EXPENSE", description="ok", amount=Decimal("-1"), category=mine
-    )
+    tx = TransactionFactory(owner=user, description="ok", amount=Decimal("-1"), category=mine)
     with pytest.raises(IntegrityError), transaction.atomic():
         Transaction.objects.filter(pk=tx.pk).update(category=theirs)
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.idempotency import idempotency_keys_purge
+from ledger.services.idempotency import idempotency_keys_purge
 
 
 class Command(BaseCommand):

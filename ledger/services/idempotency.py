@@ -1,4 +1,4 @@
-"""Idempotent creates, with the semantics of Stripe's Idempotency-Key.
+"""Idempotent creates, with the semantics of Stripe's Idempotency-Key: the records of keys used.
 
 The first request with a key is processed and its status and body are stored, in the same
 database transaction as the row it created. A repeat with the same key and the same request gets
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from ledger.exceptions import IdempotencyKeyInFlight, IdempotencyKeyReused
 from ledger.models import IdempotencyKey
+from ledger.services.unit_of_work import unit_of_work
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -54,8 +55,9 @@ def _plain(body: object) -> object:
 def idempotent_create(
     *, user: User, key: str, fingerprint: str, handler: Callable[[], Response]
 ) -> Response:
-    """Run `handler` once per (user, key); replay its stored answer for repeats."""
-    with db_transaction.atomic():
+    """Run `handler` once per (user, key); replay its stored answer for repeats. The key's
+    record and what the handler writes are one unit of work."""
+    with unit_of_work():
         try:
             with db_transaction.atomic():
                 record = IdempotencyKey.objects.create(

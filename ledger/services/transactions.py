@@ -1,4 +1,4 @@
-"""Every write to the ledger goes through here: the API, the admin and the commands alike.
+"""Writes of one transaction: create, update, delete, restore; and the admin's saves.
 
 Updates and deletes take an optional `if_version`: the write happens only if the row is still at
 that version (the client's If-Match), checked and written in one statement.
@@ -8,20 +8,19 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction as db_transaction
 from django.db.models import F, Model, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from ledger import cached_reads, scope
+from ledger import scope
 from ledger.exceptions import StaleVersion
 from ledger.models import Category, Transaction
+from ledger.services.unit_of_work import unit_of_work
 
 TRANSACTION_FIELDS = ("type", "description", "amount", "date", "category")
 
 
-@db_transaction.atomic
 def transaction_create(
     *,
     owner: User,
@@ -38,7 +37,8 @@ def transaction_create(
     )
     tx.clean_for_owner()
     tx._history_user = owner  # type: ignore[attr-defined]
-    tx.save()
+    with unit_of_work(owner.pk):
+        tx.save()
     return tx
 
 
@@ -62,8 +62,8 @@ def transaction_update(
     transaction.clean_for_owner()
     # full_clean() may have normalised them (the sign, the trimmed description).
     values = {field: getattr(transaction, field) for field in fields}
-    with db_transaction.atomic():
-        _conditional_update(transaction, values, if_version, updated_at=timezone.now())
+    with unit_of_work(transaction.owner_id):
+        conditional_update(transaction, values, if_version, updated_at=timezone.now())
         Transaction.history.bulk_history_create(
             [transaction], update=True, default_user=actor or transaction.owner
         )
@@ -73,35 +73,10 @@ def transaction_update(
 def transaction_delete(
     *, transaction: Transaction, if_version: int | None = None, actor: User | None = None
 ) -> None:
-    with db_transaction.atomic():
-        locked = _lock_at_version(transaction, if_version)
+    with unit_of_work(transaction.owner_id):
+        locked = lock_at_version(transaction, if_version)
         locked._history_user = actor or transaction.owner  # type: ignore[attr-defined]
         locked.delete()
-
-
-def category_create(*, owner: User, name: str) -> Category:
-    category = Category(owner=owner, name=name)
-    category.full_clean()
-    category.save()
-    return category
-
-
-def category_update(
-    *, category: Category, name: str | None = None, if_version: int | None = None
-) -> Category:
-    """A PATCH may leave the name out: then nothing changes."""
-    if name is None:
-        return category
-    category.name = name
-    category.full_clean()
-    _conditional_update(category, {"name": category.name}, if_version)
-    return category
-
-
-def category_delete(*, category: Category, if_version: int | None = None) -> None:
-    """The category's transactions stay, without a category (the foreign key is SET_NULL)."""
-    with db_transaction.atomic():
-        _lock_at_version(category, if_version).delete()
 
 
 def _at_version(instance: Model, if_version: int | None) -> QuerySet:
@@ -109,18 +84,17 @@ def _at_version(instance: Model, if_version: int | None) -> QuerySet:
     return rows if if_version is None else rows.filter(version=if_version)
 
 
-def _conditional_update(
+def conditional_update(
     instance: Model, values: dict[str, Any], if_version: int | None, **extra: Any
 ) -> None:
     """UPDATE ... SET ..., version = version + 1 WHERE id = ? [AND version = ?]."""
     updated = _at_version(instance, if_version).update(**values, **extra, version=F("version") + 1)
     if not updated:
         _raise_missing_or_stale(instance)
-    cached_reads.ledger_changed(instance.owner_id)  # type: ignore[attr-defined]  # an UPDATE sends no signal
     instance.refresh_from_db(fields=["version", *extra])
 
 
-def _lock_at_version(instance: Model, if_version: int | None) -> Any:
+def lock_at_version(instance: Model, if_version: int | None) -> Any:
     """The row, locked for the rest of the transaction, if it is still at `if_version`."""
     locked = _at_version(instance, if_version).select_for_update().first()
     if locked is None:
@@ -154,5 +128,35 @@ def transaction_restore(*, record: Any, actor: User | None = None) -> Transactio
     tx.full_clean(validate_unique=False)
     tx._history_user = actor  # type: ignore[attr-defined]
     tx._change_reason = "restored"  # type: ignore[attr-defined]
-    tx.save(force_insert=True)
+    with unit_of_work(tx.owner_id):
+        tx.save(force_insert=True)
     return tx
+
+
+def transaction_save(*, transaction: Transaction, actor: User) -> None:
+    """Save a transaction as the admin's form changed it: any field, its owner too (then both
+    owners' cached answers end)."""
+    before = Transaction.objects.filter(pk=transaction.pk).values_list("owner_id", flat=True)
+    owners = {transaction.owner_id, *before} if transaction.pk else {transaction.owner_id}
+    transaction._history_user = actor  # type: ignore[attr-defined]
+    with unit_of_work(*owners):
+        transaction.save()
+
+
+def transaction_delete_many(*, transactions: QuerySet[Transaction], actor: User) -> int:
+    """Delete these transactions (the admin's bulk delete), each with its history record."""
+    owners = set(transactions.values_list("owner_id", flat=True))
+    with unit_of_work(*owners):
+        deleted = 0
+        for tx in transactions.select_for_update():
+            tx._history_user = actor  # type: ignore[attr-defined]
+            tx.delete()
+            deleted += 1
+    return deleted
+
+
+def ledger_clear(*, owner: User) -> None:
+    """Delete all of the owner's transactions and categories (the demo's reset)."""
+    with unit_of_work(owner.pk):
+        scope.writable(Transaction.objects.all(), owner).delete()
+        scope.writable(Category.objects.all(), owner).delete()
