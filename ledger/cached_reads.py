@@ -133,7 +133,7 @@ def cached(user: Any, name: str, compute: Callable[[], T]) -> T:
 
 
 def ledger_changed(owner_id: Any) -> None:
-    """End the user's cached reads: call on every write to their transactions or categories,
-    inside the write's transaction (one UPDATE of their user row)."""
+    """End the user's cached reads (one UPDATE of their user row). The unit of work of every
+    write (`ledger.services.unit_of_work`) calls it inside the write's transaction."""
     users = get_user_model().objects.filter(pk=owner_id)
     users.update(ledger_generation=F("ledger_generation") + 1)

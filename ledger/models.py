@@ -61,9 +61,32 @@ def bump_version(instance: models.Model, save_kwargs: dict) -> None:
             save_kwargs["update_fields"] = [*save_kwargs["update_fields"], "version"]
 
 
+class LedgerRowQuerySet(models.QuerySet):
+    """Writes of many rows at once, refused outside a unit of work as a row's own are. (The
+    cascades of a deleted user or category write through Django's collector, not these.)"""
+
+    def update(self, **kwargs: Any) -> int:
+        _require_unit_of_work()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        _require_unit_of_work()
+        return super().delete()
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list:
+        _require_unit_of_work()
+        return super().bulk_create(*args, **kwargs)
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        _require_unit_of_work()
+        return super().bulk_update(*args, **kwargs)
+
+
 class LedgerRow(models.Model):
     """A row of a user's ledger (a transaction, a category): saved and deleted only inside a unit
     of work (`ledger.services`), which ends the owner's cached answers."""
+
+    objects = LedgerRowQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -78,10 +101,14 @@ class LedgerRow(models.Model):
         return super().delete(*args, **kwargs)
 
 
-def _in_unit_of_work(row: models.Model) -> None:
+def _require_unit_of_work() -> Any:
     from ledger.services.unit_of_work import require  # the services import the models
 
-    require().changed(row.owner_id)  # type: ignore[attr-defined]
+    return require()
+
+
+def _in_unit_of_work(row: models.Model) -> None:
+    _require_unit_of_work().changed(row.owner_id)  # type: ignore[attr-defined]
 
 
 def today() -> datetime.date:

@@ -14,7 +14,7 @@ M = TypeVar("M", bound=Model)
 
 def visible(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     """The rows of `queryset` (transactions, their history records, categories, import jobs)
-    that `user` may see. `user` may be the statements' placeholder (cashman_site.statements)."""
+    that `user` may see. `user` may be an id: the fast paths' placeholder (cashman_site.fastpaths)."""
     return queryset.filter(owner=user)
 
 

@@ -118,9 +118,16 @@ class ListRows:
 
 
 def list_rows(queryset: QuerySet) -> QuerySet | ListRows:
-    """What a paginator should read a list's rows from: `ListRows` for a `values()` queryset,
-    the queryset itself for anything else or when the fast paths are off."""
-    if enabled() and queryset._iterable_class is ValuesIterable:
+    """What a paginator should read a list's rows from: `ListRows` for a `values()` queryset of
+    columns, the queryset itself for anything else (model instances, annotations or extra
+    selects, which a statement's shape does not tell apart) or when the fast paths are off."""
+    query = queryset.query
+    if (
+        enabled()
+        and queryset._iterable_class is ValuesIterable
+        and not query.annotations
+        and not query.extra
+    ):
         return ListRows(queryset)
     return queryset
 

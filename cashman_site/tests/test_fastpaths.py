@@ -246,6 +246,8 @@ class TestEqualToThePlainPath:
         settings.CASHMAN_FAST_PATHS = False
         assert fastpaths.list_rows(rows) is rows
 
-    def test_list_rows_only_for_values(self, owners):
+    def test_list_rows_only_for_values_of_columns(self, owners):
         instances = transactions_for(user=owners[0])
         assert fastpaths.list_rows(instances) is instances
+        annotated = rows_for(owners[0]).annotate(five=Value(5, output_field=IntegerField()))
+        assert fastpaths.list_rows(annotated) is annotated

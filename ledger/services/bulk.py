@@ -129,7 +129,7 @@ def transactions_batch_create(
             results[index] = RowResult(index, INVALID, errors=errors)
         else:
             candidates.append((index, tx))
-    with unit_of_work(owner.pk):  # the duplicate check and the insert, together
+    with unit_of_work():  # the duplicate check and the insert together; `insert` marks the owner
         duplicates = mark_duplicates(owner, candidates)
         new = [(index, tx) for index, tx in candidates if index not in duplicates]
         for index in duplicates:

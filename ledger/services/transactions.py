@@ -148,7 +148,9 @@ def transaction_delete_many(*, transactions: QuerySet[Transaction], actor: User)
     owners = set(transactions.values_list("owner_id", flat=True))
     with unit_of_work(*owners):
         deleted = 0
-        for tx in transactions.select_for_update():
+        # Only the transactions' rows are locked: a changelist's queryset joins the owner and
+        # the category (which PostgreSQL cannot lock, on the nullable side of an outer join).
+        for tx in transactions.select_related(None).order_by("pk").select_for_update(of=("self",)):
             tx._history_user = actor  # type: ignore[attr-defined]
             tx.delete()
             deleted += 1

@@ -39,14 +39,19 @@ def unit_of_work(*owner_ids: int) -> Iterator[UnitOfWork]:
         return
     unit = UnitOfWork()
     unit.changed(*owner_ids)
-    token = _current.set(unit)
-    try:
-        with transaction.atomic():
+    with transaction.atomic():
+        token = _current.set(unit)
+        try:
             yield unit
-            for owner_id in sorted(unit.owners):
-                cached_reads.ledger_changed(owner_id)
-    finally:
-        _current.reset(token)
+            # A transaction marked for rollback (an idempotent request answered with an error)
+            # keeps nothing: there is nothing to end, and it may send no more statements.
+            if not transaction.get_rollback():
+                for owner_id in sorted(unit.owners):
+                    cached_reads.ledger_changed(owner_id)
+        finally:
+            # Closed before the transaction ends: what runs on its commit (an import run in
+            # this process) writes in units of its own.
+            _current.reset(token)
 
 
 class OutsideUnitOfWork(RuntimeError):

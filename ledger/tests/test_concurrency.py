@@ -82,7 +82,7 @@ def test_n_threads_retrying_one_idempotent_create_give_one_row(user):
 
 
 def test_two_writers_with_one_if_match_give_one_200_and_one_412(user):
-    tx = Transaction.objects.create(
+    tx = services.transaction_create(
         owner=user, type="EXPENSE", description="x", amount=Decimal("-1")
     )
     url = reverse("api:transaction-detail", args=[tx.pk])

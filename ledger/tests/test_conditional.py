@@ -101,7 +101,8 @@ def test_categories_are_versioned_too(auth_client, category):
 def test_a_patch_writes_only_the_fields_it_names(auth_client, make_tx, user):
     """Without If-Match, a PATCH of the description must not undo a concurrent amount change."""
     tx = make_tx(amount=Decimal("5"))
-    Transaction.objects.filter(pk=tx.pk).update(amount=Decimal("-9.00"))
+    with unit_of_work(user.pk):
+        Transaction.objects.filter(pk=tx.pk).update(amount=Decimal("-9.00"))
     assert auth_client.patch(url(tx), {"description": "renamed"}).status_code == 200
     tx.refresh_from_db()
     assert (tx.description, tx.amount) == ("renamed", Decimal("-9.00"))

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from ledger import services
 from ledger.choices import TransactionType
@@ -25,14 +25,14 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_the_database_refuses_a_sign_that_contradicts_the_type(user, type_, amount):
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), unit_of_work(user.pk):
         Transaction.objects.bulk_create(
             [Transaction(owner=user, type=type_, description="raw", amount=amount)]
         )
 
 
 def test_the_database_refuses_an_empty_description(user):
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), unit_of_work(user.pk):
         Transaction.objects.bulk_create(
             [Transaction(owner=user, type="INCOME", description="", amount=Decimal("1"))]
         )
@@ -65,7 +65,7 @@ def test_service_refuses_anothers_category(user, other_user):
 def test_the_database_refuses_another_owners_category(user, other_user):
     theirs = CategoryFactory(owner=other_user, name="Theirs")
     mine = CategoryFactory(owner=user, name="Mine")
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), unit_of_work(user.pk):
         Transaction.objects.bulk_create(
             [
                 Transaction(
@@ -78,9 +78,9 @@ def test_the_database_refuses_another_owners_category(user, other_user):
             ]
         )
     tx = TransactionFactory(owner=user, description="ok", amount=Decimal("-1"), category=mine)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), unit_of_work(user.pk):
         Transaction.objects.filter(pk=tx.pk).update(category=theirs)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), unit_of_work(user.pk, other_user.pk):
         Category.objects.filter(pk=mine.pk).update(owner=other_user)
     tx.refresh_from_db()
     assert tx.category == mine

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD
 from ledger.models import Transaction
+from ledger.services import unit_of_work
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,7 @@ def test_seed_demo_creates_the_tutorial_rows_and_history_once(api_client):
 
 def test_seed_demo_reset_recreates(db):
     call_command("seed_demo", months=1, stdout=StringIO())
-    Transaction.objects.filter(description="pizza").delete()
+    with unit_of_work():
+        Transaction.objects.filter(description="pizza").delete()
     call_command("seed_demo", months=1, reset=True, stdout=StringIO())
     assert Transaction.objects.filter(description="pizza").count() == 1

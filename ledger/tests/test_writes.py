@@ -3,6 +3,7 @@ owner's cached answers: no other module writes the ledger's tables, and a row sa
 outside a unit is refused."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,22 @@ WRITES = {
 LEDGER = ("Transaction", "Category", "IdempotencyKey", "scope.writable", "bulk_create_with_history")
 
 
+SQL_WRITE = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|COPY)\b.*\bledger_(transaction|category)", re.I | re.S
+)
+
+
 def ledger_writes(path: Path) -> list[str]:
     """Calls of a write on something that names a ledger table (`Transaction.objects...`,
-    `scope.writable(...)`), and every COPY or bulk insert whatever it names."""
+    `scope.writable(...)`), every COPY or bulk insert whatever it names, and SQL text that
+    writes a ledger table. (Writes on a queryset or a row are refused at run time outside a
+    unit of work too: `TestUnitOfWork`.)"""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if SQL_WRITE.search(node.value):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} SQL {node.value[:40]!r}")
+            continue
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -95,6 +107,19 @@ class TestUnitOfWork:
         assert Transaction.objects.get().description != "changed"
         assert not Category.objects.exists()
 
+    def test_writes_of_many_rows_outside_a_unit_are_refused(self, user):
+        tx = TransactionFactory(owner=user)
+        for write in (
+            lambda: Transaction.objects.filter(pk=tx.pk).update(description="changed"),
+            lambda: Transaction.objects.filter(pk=tx.pk).delete(),
+            lambda: Category.objects.bulk_create([Category(owner=user, name="Food")]),
+            lambda: Transaction.objects.bulk_update([tx], ["description"]),
+        ):
+            with pytest.raises(OutsideUnitOfWork):
+                write()
+        assert Transaction.objects.get().description == tx.description
+        assert not Category.objects.exists()
+
     def test_a_unit_ends_each_owners_cached_answers_once(self, user, other_user):
         before = self.generation(user), self.generation(other_user)
         with CaptureQueriesContext(connection) as queries, unit_of_work(user.pk) as unit:
@@ -147,3 +172,53 @@ class TestUnitOfWork:
         services.ledger_clear(owner=user)
         assert wrote()
         assert not Transaction.objects.exists()
+
+    def test_a_unit_marked_for_rollback_ends_nothing(self, user):
+        """An Idempotency-Key request answered with an error rolls back: a batch with an
+        invalid row is a 400, saves nothing and leaves the cached answers alone."""
+        before = self.generation(user)
+        with unit_of_work() as unit:
+            TransactionFactory(owner=user)
+            assert user.pk in unit.owners
+            transaction.set_rollback(True)
+        assert self.generation(user) == before
+        assert not Transaction.objects.exists()
+
+    def test_an_idempotent_batch_with_an_invalid_row(self, auth_client, user):
+        before = self.generation(user)
+        rows = [{"type": "EXPENSE", "description": "ok", "amount": "1"}, {"amount": "x"}]
+        response = auth_client.post(
+            "/api/v1/transactions/batch/", rows, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["invalid"] == 1
+        assert not Transaction.objects.exists()
+        assert self.generation(user) == before
+        response = auth_client.post(
+            "/api/v1/transactions/batch/", rows[:1], format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        )
+        assert response.status_code == 201, response.content
+        assert self.generation(user) == before + 1
+
+    def test_a_dry_run_ends_nothing(self, auth_client, user):
+        before = self.generation(user)
+        rows = [{"type": "EXPENSE", "description": "ok", "amount": "1"}]
+        response = auth_client.post("/api/v1/transactions/batch/?dry_run=true", rows, format="json")
+        assert response.status_code == 200, response.content
+        assert self.generation(user) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_runs_on_commit_writes_in_a_unit_of_its_own(user):
+    """An import run in this process (Celery eager) starts when its upload's unit commits: its
+    writes must open units of their own, which end the cached answers again."""
+    generation = lambda: User.objects.get(pk=user.pk).ledger_generation  # noqa: E731
+    before = generation()
+    with unit_of_work(user.pk):
+        transaction.on_commit(
+            lambda: services.transaction_create(
+                owner=user, type="EXPENSE", description="later", amount=-1
+            )
+        )
+    assert Transaction.objects.filter(description="later").exists()
+    assert generation() == before + 2
