@@ -16,6 +16,8 @@ from bench.config import PROJECT_ROOT
 START_SECONDS = 60
 # What the settings and gunicorn read: the caller's own values must not leak into the server.
 READ_PREFIXES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "JWT_", "CASHMAN_", "GUNICORN_", "BENCH_")
+#: Settings passed on to the server from the harness's environment: what a run compares.
+PASSED_ON = ("CASHMAN_FAST_PATHS",)
 
 
 def free_port() -> int:
@@ -55,7 +57,9 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        base = {k: v for k, v in os.environ.items() if not k.startswith(READ_PREFIXES)}
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(READ_PREFIXES) or k in PASSED_ON
+        }
         self.env = {
             **base,
             **env,
