@@ -20,7 +20,6 @@ from accounts.exceptions import LockedOut, cool_off_seconds
 from accounts.managers import normalize_email
 from accounts.models import User
 from accounts.tokens import FAMILY_CLAIM, PresentedRefreshToken, RefreshToken
-from cashman_site.serializers import ModelSerializer
 
 
 def _validate_email_free(email: str, *, exclude: User | None = None) -> str:
@@ -33,7 +32,7 @@ def _validate_email_free(email: str, *, exclude: User | None = None) -> str:
     return email
 
 
-class UserSerializer(ModelSerializer):
+class UserSerializer(serializers.ModelSerializer):
     """A user's own profile (`auth/me/`)."""
 
     class Meta:
@@ -45,7 +44,7 @@ class UserSerializer(ModelSerializer):
         return _validate_email_free(value, exclude=self.instance)
 
 
-class RegisterSerializer(ModelSerializer):
+class RegisterSerializer(serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, style={"input_type": "password"}, trim_whitespace=False
     )
@@ -66,7 +65,7 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
-class StaffUserSerializer(ModelSerializer):
+class StaffUserSerializer(serializers.ModelSerializer):
     """What staff see and set through `/api/v1/users/`."""
 
     password = serializers.CharField(

@@ -1,5 +1,4 @@
 import datetime
-import functools
 from decimal import Decimal
 from typing import Any
 
@@ -8,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.manager import HistoryManager as BaseHistoryManager
 from simple_history.models import HistoricalRecords
 
 from ledger import scope
@@ -17,21 +15,6 @@ from ledger.choices import TransactionType
 # Up to 999,999,999,999.99: more than any household moves.
 AMOUNT_MAX_DIGITS = 14
 AMOUNT_DECIMAL_PLACES = 2
-
-
-class HistoryManager(BaseHistoryManager):
-    """simple-history's manager, with its queryset's methods copied onto a class once.
-
-    simple-history builds `instance.history` with `from_queryset` at every access, which makes a
-    new manager class (listing every queryset method with `inspect.getmembers`), and it reads
-    `instance.history` at every save to find the historical model, which showed in every
-    create's profile. The class made is the same each time, so it is made once.
-    """
-
-    @classmethod
-    @functools.cache
-    def from_queryset(cls, queryset_class, class_name=None):
-        return super().from_queryset(queryset_class, class_name)
 
 
 def signed_amount(type_: str, amount: Decimal) -> Decimal:
@@ -185,9 +168,7 @@ class Transaction(LedgerRow):
         default=1, editable=False, help_text="Grows by one on every write: the ETag."
     )
 
-    history = HistoricalRecords(
-        excluded_fields=["updated_at"], cascade_delete_history=False, history_manager=HistoryManager
-    )
+    history = HistoricalRecords(excluded_fields=["updated_at"], cascade_delete_history=False)
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from cashman_site.serializers import ModelSerializer, ValuesListSerializer
+from cashman_site.serializers import ValuesListSerializer
 from ledger import selectors
 from ledger.choices import TransactionType
 from ledger.models import (
@@ -27,14 +27,14 @@ class OwnCategoryField(serializers.PrimaryKeyRelatedField):
         return selectors.categories_for(user=request.user)
 
 
-class CategorySerializer(ModelSerializer):
+class CategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "name", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 
-class TransactionSerializer(ModelSerializer):
+class TransactionSerializer(serializers.ModelSerializer):
     """A transaction as clients see it. Amounts are strings with two places: `"-20.00"`.
 
     An expense is stored negative whatever sign was sent; an income must be positive.
@@ -165,7 +165,7 @@ class ImportUploadSerializer(serializers.Serializer):
     )
 
 
-class ImportJobSerializer(ModelSerializer):
+class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField(help_text="Share of rows processed, 0 to 1.")
 
     class Meta:

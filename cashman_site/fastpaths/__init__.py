@@ -1,9 +1,12 @@
-"""Cashman's fast paths: the one place where Cashman reaches into Django's internals.
+"""Cashman's fast paths: the one place where Cashman reaches into the internals of Django and the
+libraries it builds on.
 
-Each fast path gives what a plain ORM call gives, with less of Django's work per request. Each is
-kept only because the benchmark shows it buying at least a tenth of a benchmarked scenario's
+Each fast path gives what a plain call gives, with less of the framework's work per request. Each
+is kept only because the benchmark shows it buying at least a tenth of a benchmarked scenario's
 throughput (bench/README.md, "Fast paths", has the measurements); each has a test holding its
-answers equal to the plain path's (`cashman_site/tests/test_fastpaths.py`).
+answers equal to the plain path's (`cashman_site/tests/test_fastpaths.py` and the tests it names).
+
+Statements compiled once (this module, on `statements`):
 
 - `get_by_pk(model, pk)`: `model.objects.get(pk=pk)`, or None. Authentication's user lookup,
   on every request.
@@ -12,17 +15,24 @@ answers equal to the plain path's (`cashman_site/tests/test_fastpaths.py`).
 - `rows_for_id(build, id)` and `aggregate_for_id(build, totals, id)`: a queryset's rows or
   aggregate where only one id varies. The summaries of all of a user's transactions.
 
-They rest on how Django 5.2 compiles a query (`statements`), so they are written for that
-feature release (`WRITTEN_FOR`). On any other, `enabled()` is false and every caller gets the
-plain path, and a test fails until someone checks them against the new release. Setting
+On django-filter's and Django's forms' internals (`filters`):
+
+- `filters.FormCachingFilterSet` (django-filter): the transaction filters' form class built once,
+  and only the filters a request gives; `filters.DateField` (Django's forms): ISO dates read
+  without `strptime`.
+
+Each rests on one library's internals, and is written for the feature release of it named in
+`WRITTEN_FOR`. On any other release, `enabled(library)` is false and every caller gets the plain
+path, and a test fails until someone checks them against the new release. Setting
 `CASHMAN_FAST_PATHS=false` turns them all off (to measure them, or to rule them out).
 """
 
 import functools
+import importlib.metadata
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import django
 from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.db.models.query import ValuesIterable
@@ -37,14 +47,34 @@ from cashman_site.fastpaths.statements import (
     where_clause,
 )
 
-#: The Django feature release the fast paths were written for and checked against.
-WRITTEN_FOR = (5, 2)
+#: The feature release of each library whose internals a fast path uses, as written for and
+#: checked against.
+WRITTEN_FOR: dict[str, tuple[int, ...]] = {
+    "django": (5, 2),
+    "django-filter": (26,),
+}
+
+
+def _release(distribution: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", importlib.metadata.version(distribution))[:3])
+
+
+#: The installed releases, read once.
+INSTALLED = {name: _release(name) for name in WRITTEN_FOR}
 
 M = TypeVar("M", bound=Model)
 
 
-def enabled() -> bool:
-    return django.VERSION[:2] == WRITTEN_FOR and settings.CASHMAN_FAST_PATHS
+def written_for(library: str) -> bool:
+    """Whether the installed release of `library` is the one its fast paths were written for."""
+    wanted = WRITTEN_FOR[library]
+    return INSTALLED[library][: len(wanted)] == wanted
+
+
+def enabled(library: str = "django") -> bool:
+    """Whether the fast paths on `library`'s internals run (else their callers take the plain
+    path)."""
+    return written_for(library) and settings.CASHMAN_FAST_PATHS
 
 
 # --- One row by primary key ---------------------------------------------------------------

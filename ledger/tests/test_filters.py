@@ -6,9 +6,10 @@ from django import forms
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from cashman_site.fastpaths.filters import DateField
 from conftest import bearer
 from ledger.choices import TransactionType
-from ledger.filters import DateField, TransactionFilter
+from ledger.filters import TransactionFilter
 from ledger.tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +206,22 @@ def test_the_date_filter_reads_dates_as_djangos_date_field_does(value):
             return error.messages
 
     assert clean(DateField(required=False)) == clean(forms.DateField(required=False))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_after": "2026-11-01", "search": "coffee"},
+        {"date_after": "2026-02-30"},  # no such day: the same 400 either way
+        {"date_before": "01/11/2026"},  # not ISO: strptime's formats
+        {"category": "none", "type": "INCOME"},
+        {"category": "999999"},  # no such category of yours
+        {"amount_min": "-1"},
+    ],
+)
+def test_without_the_fast_paths_the_filters_answer_the_same(auth_client, settings, params):
+    url = reverse("api:transaction-list")
+    fast = auth_client.get(url, params)
+    settings.CASHMAN_FAST_PATHS = False
+    plain = auth_client.get(url, params)
+    assert (fast.status_code, fast.json()) == (plain.status_code, plain.json())
