@@ -267,9 +267,9 @@ REST_FRAMEWORK = {
 # them down in memory (cashman_site/throttling.py); 1 = one Redis round trip per request.
 CASHMAN_THROTTLE_LEASE = env.int("CASHMAN_THROTTLE_LEASE", default=10)
 MAX_PAGE_SIZE = env.int("CASHMAN_MAX_PAGE_SIZE", default=200)
-# The fast paths of cashman_site/fastpaths (statements compiled once per process); false turns
-# them off, to measure them or rule them out. They are off on a Django release they were not
-# written for, whatever this says.
+# The fast paths of cashman_site/fastpaths (statements compiled once per process, filter forms
+# built once); false turns them off, to measure them or rule them out. Each is off on a release
+# of its library it was not written for, whatever this says.
 CASHMAN_FAST_PATHS = env.bool("CASHMAN_FAST_PATHS", default=True)
 # Summaries and list counts are cached per user until that user's next write (ledger/cached_reads.py).
 # On by default only with REDIS_URL, whose entries every worker shares (the in-process cache is
