@@ -2,9 +2,10 @@
 
 import datetime
 import functools
+import operator
 import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.utils import timezone
@@ -21,7 +22,7 @@ def value_columns(serializer_class: type[serializers.Serializer]) -> tuple[str, 
     """The names `QuerySet.values()` gives the columns a serializer's readable fields read: each
     field's source, with `__` for its dots (`category.name` is `category__name`; a related
     field's source is the foreign key, whose value is the related id)."""
-    return tuple(column for column, _, _ in _readers(serializer_class))
+    return _reader(serializer_class).columns
 
 
 _UTC_ZONE = zoneinfo.ZoneInfo("UTC")  # cached by zoneinfo: the object Django's UTC setting gives
@@ -41,16 +42,22 @@ def _instant(value: datetime.datetime, zone: datetime.tzinfo) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _converter(field: Field) -> Callable[[Any, datetime.tzinfo], Any]:
-    """How a field writes a column's value, for the values the ORM gives that column. What DRF's
-    `field.to_representation` gives; a field this does not know is asked itself."""
+def _converter(field: Field) -> Callable[..., Any] | None:
+    """How a field writes a column's value (not None), for the values the ORM gives that column:
+    what DRF's `field.to_representation` gives; a field this does not know is asked itself. None
+    when the value is written as it is."""
     kind = type(field)
-    if kind in (serializers.IntegerField, serializers.CharField, serializers.ChoiceField) or (
-        isinstance(field, serializers.PrimaryKeyRelatedField) and field.pk_field is None
+    big_number = kind is serializers.BigIntegerField and not getattr(
+        field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING
+    )
+    if (
+        kind in (serializers.IntegerField, serializers.CharField, serializers.ChoiceField)
+        or big_number
+        or (isinstance(field, serializers.PrimaryKeyRelatedField) and field.pk_field is None)
     ):
         # Text and integer columns come back as str and int, a foreign key as the related id:
         # what these fields give for them (a choice is given back as its key).
-        return lambda value, zone: value
+        return None
     if (
         kind is serializers.DecimalField
         and field.decimal_places is not None
@@ -59,35 +66,58 @@ def _converter(field: Field) -> Callable[[Any, datetime.tzinfo], Any]:
         and field.rounding is None
         and getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING) is True
     ):
-        places = f".{field.decimal_places}f"
         # Formatting a Decimal rounds half to even as DRF's quantize does, and never uses float.
-        return lambda value, zone: format(value, places)
+        return operator.methodcaller("__format__", f".{field.decimal_places}f")
     if kind is serializers.DateField and getattr(field, "format", api_settings.DATE_FORMAT) == (
         "iso-8601"
     ):
-        return lambda value, zone: value.isoformat()
+        return datetime.date.isoformat
     if (
         kind is serializers.DateTimeField
         and getattr(field, "format", api_settings.DATETIME_FORMAT) == "iso-8601"
         and getattr(field, "timezone", None) is None
     ):
-        return _instant
-    return lambda value, zone: field.to_representation(value)
+        return _instant  # the one converter that takes the time zone
+    return field.to_representation
+
+
+class _Reader(NamedTuple):
+    columns: tuple[str, ...]  # the values() names, in the fields' order
+    keys: tuple[str, ...]  # the fields' names
+    values: Callable[[Mapping[str, Any]], tuple]  # a row's values of `columns`, in order
+    converted: tuple[tuple[str, Callable[[Any], Any]], ...]  # fields whose value is written
+    instants: tuple[str, ...]  # datetime fields, written in the current time zone
+
+    def represent(self, row: Mapping[str, Any], zone: datetime.tzinfo) -> dict[str, Any]:
+        representation = dict(zip(self.keys, self.values(row), strict=True))
+        for key, convert in self.converted:
+            value = representation[key]
+            if value is not None:  # None is null whatever the field
+                representation[key] = convert(value)
+        for key in self.instants:
+            value = representation[key]
+            if value is not None:
+                representation[key] = _instant(value, zone)
+        return representation
 
 
 @functools.cache
-def _readers(
-    serializer_class: type[serializers.Serializer],
-) -> tuple[tuple[str, str, Callable[[Any, datetime.tzinfo], Any]], ...]:
-    """(column, key, converter) for each readable field of the class, in its order."""
-    return tuple(
-        ("__".join(field.source_attrs), name, _converter(field))
-        for name, field in serializer_class().fields.items()
-        if not field.write_only
+def _reader(serializer_class: type[serializers.Serializer]) -> _Reader:
+    """How to read a row for the class's readable fields, in their order."""
+    fields = [(n, f) for n, f in serializer_class().fields.items() if not f.write_only]
+    columns = tuple("__".join(field.source_attrs) for _, field in fields)
+    getter = operator.itemgetter(*columns)
+    converters = [(name, _converter(field)) for name, field in fields]
+    return _Reader(
+        columns=columns,
+        keys=tuple(name for name, _ in fields),
+        values=getter if len(columns) > 1 else lambda row: (getter(row),),
+        converted=tuple((n, c) for n, c in converters if c is not None and c is not _instant),
+        instants=tuple(n for n, c in converters if c is _instant),
     )
 
 
-process_state.register("serializers: value readers", _readers.cache_clear)
+process_state.register("serializers: value readers", _reader.cache_clear)
 
 
 def row_representation(
@@ -96,11 +126,7 @@ def row_representation(
     zone: datetime.tzinfo | None = None,
 ) -> dict[str, Any]:
     """What `serializer_class(instance).data` gives, from the instance's `value_columns`."""
-    zone = zone or timezone.get_current_timezone()
-    return {
-        key: None if (value := row[column]) is None else convert(value, zone)
-        for column, key, convert in _readers(serializer_class)
-    }
+    return _reader(serializer_class).represent(row, zone or timezone.get_current_timezone())
 
 
 class ValuesListSerializer(serializers.ListSerializer):
@@ -114,11 +140,5 @@ class ValuesListSerializer(serializers.ListSerializer):
         if not rows or not isinstance(rows[0], Mapping):
             return super().to_representation(rows)
         zone = timezone.get_current_timezone()  # once a page, not twice a row
-        readers = _readers(type(self.child))
-        return [
-            {
-                key: None if (value := row[column]) is None else convert(value, zone)
-                for column, key, convert in readers
-            }
-            for row in rows
-        ]
+        represent = _reader(type(self.child)).represent
+        return [represent(row, zone) for row in rows]

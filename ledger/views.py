@@ -51,14 +51,17 @@ class TransactionViewSet(
     transaction_type: str | None = None
 
     def get_queryset(self) -> QuerySet[Transaction]:
-        transactions = selectors.transactions_for(
-            user=self.request.user, transaction_type=self.transaction_type
-        )
         if self.action == "list":
             # A page is serialised from the columns the serializer reads, without model
             # instances (`ValuesListSerializer`); the paginator reads them through a fast path.
-            return transactions.values(*value_columns(self.get_serializer_class()))
-        return transactions
+            return selectors.transaction_rows_for(
+                user=self.request.user,
+                columns=value_columns(self.get_serializer_class()),
+                transaction_type=self.transaction_type,
+            )
+        return selectors.transactions_for(
+            user=self.request.user, transaction_type=self.transaction_type
+        )
 
     def count_rows(self, queryset: QuerySet) -> int:
         """The list's total for its pagination, cached until the user's next write."""

@@ -20,7 +20,7 @@ def sizes() -> dict[str, int]:
         "list statements": len(fastpaths._LISTS.entries),
         "summary statements": fastpaths._rows_statement.cache_info().currsize,
         "total statements": fastpaths._aggregate_statement.cache_info().currsize,
-        "value readers": serializers._readers.cache_info().currsize,
+        "value readers": serializers._reader.cache_info().currsize,
         "filter forms": len(TransactionFilter._form_classes),
     }
 

@@ -15,6 +15,7 @@ from ledger.selectors.summaries import (
 from ledger.selectors.transactions import (
     categories_for,
     import_jobs_for,
+    transaction_rows_for,
     transactions_for,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "summary_total",
     "summary_total_of",
     "transaction_history",
+    "transaction_rows_for",
     "transactions_for",
 ]

@@ -1,8 +1,13 @@
 """Transactions, categories and imports, already scoped to one user."""
 
+import functools
+from collections.abc import Sequence
+from typing import Any
+
 from django.db.models import QuerySet
 
 from accounts.models import User
+from cashman_site import process_state
 from ledger import scope
 from ledger.models import Category, ImportJob, Transaction
 
@@ -15,6 +20,26 @@ def transactions_for(
     if transaction_type is not None:
         transactions = transactions.filter(type=transaction_type)
     return transactions
+
+
+@functools.cache
+def _columns_of_every_row(columns: tuple[str, ...]) -> QuerySet[Transaction, dict[str, Any]]:
+    # Built once, never run itself: resolving the columns (a join for the category's name)
+    # costs more than the filters each request adds to it.
+    return Transaction.objects.values(*columns)
+
+
+process_state.register("ledger: the list's columns", _columns_of_every_row.cache_clear)
+
+
+def transaction_rows_for(
+    *, user: User | int, columns: Sequence[str], transaction_type: str | None = None
+) -> QuerySet[Transaction, dict[str, Any]]:
+    """`transactions_for(...).values(*columns)`: the same rows and SQL, for a list."""
+    rows = scope.visible(_columns_of_every_row(tuple(columns)), user)
+    if transaction_type is not None:
+        rows = rows.filter(type=transaction_type)
+    return rows
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:
