@@ -76,7 +76,8 @@ class FormCachingFilterSet(django_filters.FilterSet):
         deep copy of the filters at every request would then copy the field and its widget too."""
         if cls not in FormCachingFilterSet._widget_maps:
             FormCachingFilterSet._widget_maps[cls] = {
-                name: copy.deepcopy(f).field.widget for name, f in cls.base_filters.items()
+                name: copy.deepcopy(f).field.widget
+                for name, f in cls.base_filters.items()  # type: ignore[misc]
             }
         return FormCachingFilterSet._widget_maps[cls]
 

@@ -36,7 +36,7 @@ def transaction_rows_for(
     *, user: User | int, columns: Sequence[str], transaction_type: str | None = None
 ) -> QuerySet[Transaction, dict[str, Any]]:
     """`transactions_for(...).values(*columns)`: the same rows and SQL, for a list."""
-    rows = scope.visible(_columns_of_every_row(tuple(columns)), user)
+    rows: QuerySet[Any, Any] = scope.visible(_columns_of_every_row(tuple(columns)), user)  # type: ignore[type-var]
     if transaction_type is not None:
         rows = rows.filter(type=transaction_type)
     return rows
