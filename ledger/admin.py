@@ -73,7 +73,7 @@ class TransactionAdmin(SimpleHistoryAdmin):
         services.transaction_delete(transaction=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        services.transaction_delete_many(transactions=queryset, actor=request.user)
+        services.transaction_delete_many(transactions=queryset)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         response = super().changelist_view(request, extra_context)

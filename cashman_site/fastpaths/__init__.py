@@ -115,8 +115,7 @@ class ListRows:
     def __init__(self, queryset: QuerySet) -> None:
         self.queryset = queryset
         self.where = where_clause(queryset)
-        query = queryset.query
-        self.names = (*query.extra_select, *query.values_select, *query.annotation_select)
+        self.names = _names(queryset)
 
     def _statement(self, kind: Any, run: Any, *, converted: bool) -> Statement | None:
         if self.where is None:

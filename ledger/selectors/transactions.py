@@ -16,10 +16,12 @@ def transactions_for(
     *, user: User | int, transaction_type: str | None = None
 ) -> QuerySet[Transaction]:
     """The user's transactions (`user` may be an id), of one type when given."""
-    transactions = scope.visible(Transaction.objects.all(), user).select_related("category")
-    if transaction_type is not None:
-        transactions = transactions.filter(type=transaction_type)
-    return transactions
+    return _of_user(Transaction.objects.select_related("category"), user, transaction_type)
+
+
+def _of_user(rows: QuerySet[Any, Any], user: User | int, transaction_type: str | None) -> Any:
+    rows = scope.visible(rows, user)
+    return rows if transaction_type is None else rows.filter(type=transaction_type)
 
 
 @functools.cache
@@ -36,10 +38,7 @@ def transaction_rows_for(
     *, user: User | int, columns: Sequence[str], transaction_type: str | None = None
 ) -> QuerySet[Transaction, dict[str, Any]]:
     """`transactions_for(...).values(*columns)`: the same rows and SQL, for a list."""
-    rows: QuerySet[Any, Any] = scope.visible(_columns_of_every_row(tuple(columns)), user)  # type: ignore[type-var]
-    if transaction_type is not None:
-        rows = rows.filter(type=transaction_type)
-    return rows
+    return _of_user(_columns_of_every_row(tuple(columns)), user, transaction_type)
 
 
 def categories_for(*, user: User) -> QuerySet[Category]:

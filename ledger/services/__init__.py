@@ -18,7 +18,6 @@ from ledger.services.categories import (
     category_update,
 )
 from ledger.services.transactions import (
-    TRANSACTION_FIELDS,
     ledger_clear,
     transaction_create,
     transaction_delete,
@@ -30,7 +29,6 @@ from ledger.services.transactions import (
 from ledger.services.unit_of_work import unit_of_work
 
 __all__ = [
-    "TRANSACTION_FIELDS",
     "CategoryCache",
     "category_create",
     "category_delete",
