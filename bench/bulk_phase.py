@@ -162,7 +162,9 @@ def clear(bench) -> None:
 
 
 def copy_in(bench, user: int, rows: list[tuple]) -> float:
-    """Seconds for COPY of the same rows (same columns Cashman fills, categories made first)."""
+    """Seconds for COPY of the same rows (same columns Cashman fills, categories made first),
+    into the user's personal ledger and its "Main" account (both of the user's id, bench/seed.py),
+    as the import without an account named puts them."""
     from ledger.bulk import content_fingerprint
 
     now = datetime.datetime.now(datetime.UTC).isoformat()
@@ -170,7 +172,7 @@ def copy_in(bench, user: int, rows: list[tuple]) -> float:
         ids = {}
         for name in seed.CATEGORIES:
             cursor.execute(
-                "INSERT INTO ledger_category (owner_id, name, created_at, version)"
+                "INSERT INTO ledger_category (ledger_id, name, created_at, version)"
                 " VALUES (%s, %s, now(), 1) RETURNING id",
                 [user, name],
             )
@@ -181,15 +183,16 @@ def copy_in(bench, user: int, rows: list[tuple]) -> float:
         fingerprint = content_fingerprint(date=day, amount=Decimal(amount), description=description)
         category_id = ids.get(category, r"\N") if category else r"\N"
         lines.append(
-            f"{user}\t{type_}\t{description}\t{amount}\t{day}\t{category_id}\t{now}\t{now}\t1\t"
-            f"{fingerprint}\n"
+            f"{user}\t{user}\t{user}\t{type_}\t{description}\t{amount}\t{day}\t{category_id}\t"
+            f"pending\t{now}\t{now}\t1\t{fingerprint}\n"
         )
     data = io.StringIO("".join(lines))
     with bench.conn, bench.conn.cursor() as cursor:
         started = time.monotonic()
         cursor.copy_expert(
-            "COPY ledger_transaction (owner_id, type, description, amount, date, category_id,"
-            " created_at, updated_at, version, fingerprint) FROM STDIN",
+            "COPY ledger_transaction (ledger_id, account_id, created_by_id, type, description,"
+            " amount, date, category_id, status, created_at, updated_at, version, fingerprint)"
+            " FROM STDIN",
             data,
         )
     return time.monotonic() - started

@@ -1,6 +1,6 @@
 """Deep pages of a big ledger: page N of the export user's transactions (1,000,000 rows in the
-full seed), as a numbered page (`?page=N`) and as the keyset page at the same position
-(`?cursor=` made from the row before it), for each ordering the list takes.
+full seed, all in their personal ledger), as a numbered page (`?page=N`) and as the keyset page
+at the same position (`?cursor=` made from the row before it), for each ordering the list takes.
 
 Timed in-process through DRF's test client (one request at a time, no HTTP, the cache off), the
 best of a few runs each; both ways must give the same rows. Uses the database `make bench`
@@ -33,6 +33,7 @@ def measure(user_id: int, page: int, *, size: int = 50, repeats: int = 3) -> lis
     from accounts.models import User
     from accounts.tokens import RefreshToken
     from cashman_site import keyset
+    from ledger import scope
     from ledger.models import Transaction
 
     token = RefreshToken.for_user(User.objects.get(pk=user_id)).access_token
@@ -40,7 +41,7 @@ def measure(user_id: int, page: int, *, size: int = 50, repeats: int = 3) -> lis
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     results = []
     for name, ordering in ORDERINGS.items():
-        rows = Transaction.objects.filter(owner_id=user_id).order_by(*ordering)
+        rows = scope.visible(Transaction.objects.all(), user_id).order_by(*ordering)
         before = rows.values(*(key.lstrip("-") for key in ordering))[(page - 1) * size - 1]
         cursor = keyset.encode(ordering, keyset.Cursor(keyset.key_of(before, ordering), False))
         times, answers = {}, {}

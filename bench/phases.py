@@ -25,6 +25,10 @@ class Run:
         self.users_file = tmp / "users.txt"
         self.body_file = tmp / "create.json"
         self.tokens: dict[int, str] = {}
+        # The users the load rotates over, by the number of ledgers each is in; the last one of
+        # each is the capture user of the scenarios of that kind, the first one the preflight's.
+        self.rotations: dict[int, list[int]] = {}
+        self.users_files: dict[int, Path] = {}
         self.orm_same_sql: dict[str, bool] = {}
         self.scripts: dict[str, str] = {}
 
@@ -54,14 +58,31 @@ class Run:
         from accounts.tokens import GENERATION_CLAIM
 
         self.token_users = min(self.cfg.token_users, self.layout.users)
-        wanted = [*range(1, self.token_users + 1), self.layout.export_user, self.layout.import_user]
+        multi = self.layout.multi_user_ids
+        self.rotations = {
+            1: list(range(1, self.token_users + 1)),
+            seed.MULTI_LEDGERS: list(multi[: min(self.cfg.token_users, len(multi))]),
+        }
+        wanted = [
+            *(uid for users in self.rotations.values() for uid in users),
+            self.layout.export_user,
+            self.layout.import_user,
+        ]
         for user in User.objects.filter(pk__in=wanted):
             token = AccessToken.for_user(user)
             token[GENERATION_CLAIM] = user.token_generation
             self.tokens[user.pk] = str(token)
-        lines = [f"{uid} {self.tokens[uid]}" for uid in range(1, self.token_users + 1)]
-        self.users_file.write_text("\n".join(lines) + "\n")
+        for ledgers, users in self.rotations.items():
+            path = self.users_file if ledgers == 1 else self.tmp / f"users-{ledgers}-ledgers.txt"
+            path.write_text("".join(f"{uid} {self.tokens[uid]}\n" for uid in users))
+            self.users_files[ledgers] = path
         self.log(f"minted {len(self.tokens)} access tokens")
+
+    def capture_user(self, scenario: Scenario) -> int:
+        return self.rotations[scenario.ledgers][-1]
+
+    def first_user(self, scenario: Scenario) -> int:
+        return self.rotations[scenario.ledgers][0]
 
     def capture(self) -> None:
         from django.test import Client, override_settings
@@ -77,22 +98,26 @@ class Run:
             (s.floor if not s.warm_capture else s.name, s) for s in load_scenarios(self.today)
         ]
         for name, scenario in wanted:
+            user = self.capture_user(scenario)
+            # The ORM floor under the scenario's cache setting too, as its server runs it: with
+            # the cache on, both read the user's ledgers from it.
             with override_settings(CASHMAN_LEDGER_CACHE_SECONDS=300 if scenario.cache else 0):
                 if scenario.warm_capture:
-                    client.get(scenario.path, HTTP_AUTHORIZATION=f"Bearer {self.tokens[uid]}")
+                    client.get(scenario.path, HTTP_AUTHORIZATION=f"Bearer {self.tokens[user]}")
                 captures[name], response = sqlcapture.capture(
                     client,
                     name,
                     scenario.method,
                     scenario.path,
-                    uid=uid,
-                    token=self.tokens[uid],
+                    uid=user,
+                    token=self.tokens[user],
                     body=body if scenario.method == "POST" else None,
+                    ledgers=self.layout.ledgers_of(user),
                 )
-            if response.status_code not in (200, 201):
-                raise RuntimeError(f"capture of {name}: {response.status_code}")
-            if name in floors.ORM_FLOORS:
-                self.orm_same_sql[name] = self.orm_matches(client, captures[name], scenario)
+                if response.status_code not in (200, 201):
+                    raise RuntimeError(f"capture of {name}: {response.status_code}")
+                if name in floors.ORM_FLOORS:
+                    self.orm_same_sql[name] = self.orm_matches(client, captures[name], scenario)
         for kind in ("csv", "json"):
             captures[f"export_{kind}"], _ = sqlcapture.capture(
                 client, f"export_{kind}", "GET", export_path(kind), uid=uid, token=self.tokens[uid]
@@ -100,11 +125,15 @@ class Run:
         sqlcapture.save(captures, Path(self.env["BENCH_SQL_FILE"]), uid=uid)
         self.captures = captures
         with self.conn.cursor() as cursor:
-            self.scripts = {
-                name: sqlcapture.pgbench_script(c, cursor, users=uid)
-                for name, c in captures.items()
-                if not name.startswith("export")
-            }
+            for name, scenario in wanted:
+                users = self.rotations[scenario.ledgers]
+                self.scripts[name] = sqlcapture.pgbench_script(
+                    captures[name],
+                    cursor,
+                    users=users[-1],
+                    first_user=users[0],
+                    ledgers=self.layout.pgbench_ledgers() if scenario.ledgers > 1 else (),
+                )
         self.conn.rollback()
         self.log(
             "captured: " + ", ".join(f"{k} ({len(c.statements)} SQL)" for k, c in captures.items())
@@ -119,7 +148,7 @@ class Run:
             cashman.name,
             scenario.method,
             floors.orm_path(scenario.path, cashman.name),
-            uid=self.token_users,
+            uid=self.capture_user(scenario),
             body=json.loads(self.body_file.read_text()) if scenario.method == "POST" else None,
         )
         if answer.status_code not in (200, 201):
@@ -142,10 +171,19 @@ class Run:
 
     # --- request scenarios (wrk) ---------------------------------------------------------------
 
-    def wrk(self, server: Server, url_path: str, mode: str, method: str, duration: float) -> dict:
+    def wrk(
+        self,
+        server: Server,
+        url_path: str,
+        mode: str,
+        method: str,
+        duration: float,
+        *,
+        ledgers: int = 1,
+    ) -> dict:
         return load.wrk(
             server.url + url_path,
-            users_file=self.users_file,
+            users_file=self.users_files[ledgers],
             mode=mode,
             method=method,
             body_file=self.body_file if method == "POST" else None,
@@ -155,8 +193,8 @@ class Run:
         )
 
     def preflight(self, server: Server, scenario: Scenario) -> dict:
-        """One request to Cashman and one to each floor view, as user 1; a floor's rows must be
-        Cashman's."""
+        """One request to Cashman and one to each floor view, as the first user of the scenario's
+        rotation (user 1, or the first user in 3 ledgers); a floor's rows must be Cashman's."""
         from bench import floors
 
         data = self.body_file.read_bytes() if scenario.method == "POST" else None
@@ -168,13 +206,14 @@ class Run:
             ) as answer:
                 return json.loads(answer.read())
 
-        mine = fetch(scenario.path, self.jwt(1))
+        user = self.first_user(scenario)
+        mine = fetch(scenario.path, self.jwt(user))
         floor_paths = {"floor": f"/bench/floor/{scenario.floor}/"}
         if scenario.floor in floors.ORM_FLOORS:
             floor_paths["orm_floor"] = floors.orm_path(scenario.path, scenario.floor)
         checks = {}
         for label, path in floor_paths.items():
-            floor = fetch(path, {"X-Bench-User": "1"})
+            floor = fetch(path, {"X-Bench-User": str(user)})
             if isinstance(mine, dict) and "results" in mine:
                 assert isinstance(floor, dict)
                 checks[f"{label}_same_rows"] = [r["id"] for r in mine["results"]] == [
@@ -197,18 +236,25 @@ class Run:
         orm_path = floors.orm_path(scenario.path, scenario.floor)
         if scenario.name == "summary_warm":
             self.touch_all(server, scenario.path)
+        ledgers = scenario.ledgers
         if not cfg.smoke:
             warm = max(1.0, cfg.duration / 4)
-            self.wrk(server, scenario.path, "jwt", scenario.method, warm)
-            self.wrk(server, orm_path, "floor", scenario.method, warm)
-            self.wrk(server, floor_path, "floor", scenario.method, warm)
+            self.wrk(server, scenario.path, "jwt", scenario.method, warm, ledgers=ledgers)
+            self.wrk(server, orm_path, "floor", scenario.method, warm, ledgers=ledgers)
+            self.wrk(server, floor_path, "floor", scenario.method, warm, ledgers=ledgers)
         peak = 0.0
         for number in range(cfg.rounds):
             with RssSampler(server) as sampler:
-                cashman = self.wrk(server, scenario.path, "jwt", scenario.method, cfg.duration)
+                cashman = self.wrk(
+                    server, scenario.path, "jwt", scenario.method, cfg.duration, ledgers=ledgers
+                )
             peak = max(peak, sampler.peak_mb)
-            orm = self.wrk(server, orm_path, "floor", scenario.method, cfg.duration)
-            view = self.wrk(server, floor_path, "floor", scenario.method, cfg.duration)
+            orm = self.wrk(
+                server, orm_path, "floor", scenario.method, cfg.duration, ledgers=ledgers
+            )
+            view = self.wrk(
+                server, floor_path, "floor", scenario.method, cfg.duration, ledgers=ledgers
+            )
             sql = load.pgbench(
                 self.cfg.database_url,
                 self.scripts[scenario.floor],

@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from bench.seed import CREATED_DESCRIPTION
+from bench.seed import CREATED_DESCRIPTION, MULTI_LEDGERS
 
 LIST = "/api/v1/transactions/"
 SUMMARY = "/api/v1/summary/monthly/"
@@ -20,6 +20,9 @@ class Scenario:
     floor: str  # the capture the floors replay
     method: str = "GET"
     warm_capture: bool = False  # capture the second of two identical requests
+    # The ledgers each of its users is in: 1 (users 1..N) or MULTI_LEDGERS (the households'
+    # users, bench/seed.py); the load rotates over users of that kind, and the capture is one's.
+    ledgers: int = 1
 
 
 def search_query(today: datetime.date) -> str:
@@ -50,6 +53,15 @@ def load_scenarios(today: datetime.date) -> list[Scenario]:
             "list_search",
         ),
         Scenario("summary_cold", "summary/monthly/ uncached", SUMMARY, False, "summary_cold"),
+        # After the scenarios above, so that they run as they did before it was added.
+        Scenario(
+            "list_3_ledgers",
+            f"transactions/ page 1, {MULTI_LEDGERS} ledgers (cache off)",
+            LIST,
+            False,
+            "list_3_ledgers",
+            ledgers=MULTI_LEDGERS,
+        ),
         Scenario(
             "list_cached",
             "transactions/ page 1 (count cached)",

@@ -8,6 +8,8 @@ class ApplicationError(Exception):
     status_code = 400
     default_message = "The request cannot be carried out."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, **data: object) -> None:
         self.message = message or self.default_message
+        #: More of the answer's body, beside `detail` (the difference a reconciliation missed by).
+        self.data = data
         super().__init__(self.message)

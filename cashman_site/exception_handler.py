@@ -59,7 +59,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # Raised while DRF parses the body (too many fields or files): the client's fault.
         exc = exceptions.ParseError("Bad request.")
     elif isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message}, status=exc.status_code)
+        return Response({"detail": exc.message, **exc.data}, status=exc.status_code)
     elif isinstance(exc, IntegrityError):
         # A constraint caught a write that validation could not (a race between two requests).
         logger.warning("Integrity error in %s: %s", context.get("view"), exc)

@@ -6,10 +6,24 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import selectors, services
+from ledger.admin_households import AccountAdmin, LedgerAdmin
 from ledger.exports import spreadsheet_text
 from ledger.models import Category, ImportJob, Transaction
 
-CSV_COLUMNS = ["id", "owner", "date", "type", "description", "amount", "category", "created_at"]
+__all__ = ["AccountAdmin", "LedgerAdmin"]
+
+CSV_COLUMNS = [
+    "id",
+    "ledger",
+    "account",
+    "date",
+    "type",
+    "description",
+    "amount",
+    "category",
+    "status",
+    "created_at",
+]
 
 
 class _Echo:
@@ -24,7 +38,9 @@ def export_csv(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> HttpResponse:
     writer = csv.writer(_Echo())
-    rows = queryset.select_related("owner", "category").order_by("-date", "-id").iterator()
+    rows = (
+        queryset.select_related("ledger", "account", "category").order_by("-date", "-id").iterator()
+    )
 
     def lines():
         yield writer.writerow(CSV_COLUMNS)
@@ -32,12 +48,14 @@ def export_csv(
             yield writer.writerow(
                 [
                     tx.pk,
-                    spreadsheet_text(tx.owner.email),
+                    spreadsheet_text(tx.ledger.name),
+                    spreadsheet_text(tx.account.name),
                     tx.date.isoformat(),
                     spreadsheet_text(tx.type),
                     spreadsheet_text(tx.description),
                     f"{tx.amount:.2f}",
                     spreadsheet_text(tx.category.name if tx.category else ""),
+                    tx.status,
                     tx.created_at.isoformat(),
                 ]
             )
@@ -49,19 +67,32 @@ def export_csv(
 
 @admin.register(Transaction)
 class TransactionAdmin(SimpleHistoryAdmin):
-    list_display = ("date", "description", "amount", "type", "category", "owner", "created_at")
+    list_display = (
+        "date",
+        "description",
+        "amount",
+        "type",
+        "status",
+        "category",
+        "account",
+        "ledger",
+        "created_at",
+    )
     list_display_links = ("date", "description")
     list_filter = (
         "type",
+        "status",
         "date",
+        ("ledger", admin.RelatedOnlyFieldListFilter),
+        ("account", admin.RelatedOnlyFieldListFilter),
         ("category", admin.RelatedOnlyFieldListFilter),
-        ("owner", admin.RelatedOnlyFieldListFilter),
     )
-    search_fields = ("description", "owner__email")
+    search_fields = ("description", "ledger__name", "account__name", "created_by__email")
     date_hierarchy = "date"
-    list_select_related = ("owner", "category")
-    autocomplete_fields = ("owner", "category")
-    readonly_fields = ("created_at", "updated_at", "version")
+    list_select_related = ("ledger", "account", "category")
+    autocomplete_fields = ("account", "category")
+    # The ledger is the account's; a transfer's legs are changed through the API, both at once.
+    readonly_fields = ("ledger", "transfer", "created_by", "created_at", "updated_at", "version")
     actions = [export_csv]
     ordering = ("-date", "-id")
 
@@ -70,7 +101,8 @@ class TransactionAdmin(SimpleHistoryAdmin):
         services.transaction_save(transaction=obj, actor=request.user)
 
     def delete_model(self, request: HttpRequest, obj: Transaction) -> None:
-        services.transaction_delete(transaction=obj, actor=request.user)
+        # Staff act on any ledger: no member check, and they are named in the history.
+        services.transaction_delete(transaction=obj, history_user=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         services.transaction_delete_many(transactions=queryset)
@@ -86,11 +118,11 @@ class TransactionAdmin(SimpleHistoryAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "created_at")
-    list_select_related = ("owner",)
-    search_fields = ("name", "owner__email")
-    list_filter = (("owner", admin.RelatedOnlyFieldListFilter),)
-    autocomplete_fields = ("owner",)
+    list_display = ("name", "ledger", "created_at")
+    list_select_related = ("ledger",)
+    search_fields = ("name", "ledger__name")
+    list_filter = (("ledger", admin.RelatedOnlyFieldListFilter),)
+    autocomplete_fields = ("ledger",)
 
     def save_model(self, request: HttpRequest, obj: Category, form, change: bool) -> None:
         services.category_save(category=obj)
@@ -129,13 +161,13 @@ class TransactionHistoryAdmin(admin.ModelAdmin):
         "id",
         "description",
         "amount",
-        "owner",
+        "ledger",
         "history_user",
     )
     list_filter = ("history_type", "history_date")
-    search_fields = ("description", "owner__email", "history_user__email")
+    search_fields = ("description", "history_user__email")
     date_hierarchy = "history_date"
-    list_select_related = ("owner", "history_user")
+    list_select_related = ("ledger", "history_user")
     actions = [restore_deleted]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -155,6 +187,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "owner",
+        "account",
         "filename",
         "format",
         "status",
@@ -165,7 +198,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "format")
     search_fields = ("filename", "owner__email")
     date_hierarchy = "created_at"
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "account")
     readonly_fields = [field.name for field in ImportJob._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

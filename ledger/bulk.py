@@ -3,14 +3,12 @@ rules as a single create and checked for duplicates in a few queries. They are w
 `ledger.services.bulk`."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from accounts.models import User
-from ledger import scope
 from ledger.models import Transaction
 
 CREATED, DUPLICATE, INVALID = "created", "duplicate", "invalid"
@@ -56,47 +54,44 @@ class RowResult:
 
 
 def validated(tx: Transaction) -> dict[str, list[str]]:
-    """The model's own rules (field validators, the sign rule); empty when the row is valid."""
+    """The model's own rules (field validators, the sign rule, the category in the account's
+    ledger); empty when the row is valid."""
     try:
-        # The owner and the category come from the caller, already the user's own: no queries.
+        # The account and the category come from the caller, already resolved: no queries.
         tx.clean_for_owner()
     except ValidationError as exc:
         return exc.message_dict
     return {}
 
 
-def mark_duplicates(owner: User, rows: Sequence[tuple[int, Transaction]]) -> set[int]:
-    """Indexes of rows whose external id or fingerprint is already stored, or repeats one
-    earlier in `rows` (a fingerprint counts its occurrence, so rows alike differ in it). Two
-    queries whatever the number of rows."""
+def mark_duplicates(rows: Sequence[tuple[Hashable, Transaction]]) -> set[Hashable]:
+    """Keys of rows whose external id or fingerprint is already stored in the row's account, or
+    repeats one earlier in `rows` for the same account (a fingerprint counts its occurrence, so
+    rows alike differ in it). Both are unique per account, not per ledger or user: the same
+    bank line imported into two accounts is two rows. Two queries whatever the number of rows."""
+    accounts = {tx.account_id for _, tx in rows}
     external_ids = {tx.external_id for _, tx in rows if tx.external_id}
     fingerprints = {tx.fingerprint for _, tx in rows if tx.fingerprint}
+    stored = Transaction.objects.filter(account_id__in=accounts)
     seen_ids = (
-        set(
-            scope.visible(Transaction.objects.all(), owner)
-            .filter(external_id__in=external_ids)
-            .values_list("external_id", flat=True)
-        )
+        set(stored.filter(external_id__in=external_ids).values_list("account_id", "external_id"))
         if external_ids
         else set()
     )
     seen_prints = (
-        set(
-            scope.visible(Transaction.objects.all(), owner)
-            .filter(fingerprint__in=fingerprints)
-            .values_list("fingerprint", flat=True)
-        )
+        set(stored.filter(fingerprint__in=fingerprints).values_list("account_id", "fingerprint"))
         if fingerprints
         else set()
     )
     duplicates = set()
-    for index, tx in rows:
+    for key, tx in rows:
         if tx.external_id:
-            if tx.external_id in seen_ids:
-                duplicates.add(index)
-            seen_ids.add(tx.external_id)
+            seen, value = seen_ids, (tx.account_id, tx.external_id)
         elif tx.fingerprint:
-            if tx.fingerprint in seen_prints:
-                duplicates.add(index)
-            seen_prints.add(tx.fingerprint)
+            seen, value = seen_prints, (tx.account_id, tx.fingerprint)
+        else:
+            continue
+        if value in seen:
+            duplicates.add(key)
+        seen.add(value)
     return duplicates

@@ -1,4 +1,5 @@
-"""Per-user caching of ledger reads (summaries, list counts), dropped by any write of that user.
+"""Per-user caching of ledger reads (summaries, list counts, roles), dropped by any write of a
+ledger the user is in.
 
 Every user row holds a generation (`User.ledger_generation`), and every cached read is stored
 under a key that names it. A write raises the generation (`ledger_changed`) in the database, in
@@ -34,7 +35,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import F, Q
 
 from cashman_site import process_state
 from ledger import scope
@@ -132,8 +133,13 @@ def cached(user: Any, name: str, compute: Callable[[], T]) -> T:
     return value  # type: ignore[return-value]
 
 
-def ledger_changed(owner_id: Any) -> None:
-    """End the user's cached reads (one UPDATE of their user row). The unit of work of every
-    write (`ledger.services.unit_of_work`) calls it inside the write's transaction."""
-    users = get_user_model().objects.filter(pk=owner_id)
+def ledgers_changed(*, ledger_ids: Iterable[int], user_ids: Iterable[int] = ()) -> None:
+    """End the cached reads of every member of these ledgers, and of these users (one UPDATE of
+    their user rows). The unit of work of every write (`ledger.services.unit_of_work`) calls it
+    inside the write's transaction."""
+    from ledger.models import Membership
+
+    ledger_ids, user_ids = sorted(ledger_ids), sorted(user_ids)
+    members = Q(pk__in=Membership.objects.filter(ledger__in=ledger_ids).values("user_id"))
+    users = get_user_model().objects.filter(members | Q(pk__in=user_ids) if user_ids else members)
     users.update(ledger_generation=F("ledger_generation") + 1)

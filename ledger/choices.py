@@ -4,3 +4,34 @@ from django.db import models
 class TransactionType(models.TextChoices):
     INCOME = "INCOME", "Income"
     EXPENSE = "EXPENSE", "Expense"
+    TRANSFER = "TRANSFER", "Transfer"
+
+
+class TransactionStatus(models.TextChoices):
+    """Where a transaction stands against the bank's statement."""
+
+    PENDING = "pending", "Pending"
+    CLEARED = "cleared", "Cleared"
+    RECONCILED = "reconciled", "Reconciled"
+
+
+class Role(models.TextChoices):
+    """A member's role in a ledger. Owners do everything; editors read and write the books;
+    viewers read them."""
+
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+#: The roles that may write a ledger's transactions, categories, accounts and imports.
+WRITER_ROLES = (Role.OWNER, Role.EDITOR)
+
+
+class AccountKind(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    SAVINGS = "savings", "Savings"
+    CASH = "cash", "Cash"
+    CREDIT_CARD = "credit_card", "Credit card"
+    LOAN = "loan", "Loan"
+    OTHER = "other", "Other"

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import User
-from ledger import scope, services
+from ledger import services
 from ledger.choices import TransactionType
 from ledger.models import Transaction
 
@@ -41,47 +41,57 @@ def month_start(day: datetime.date, *, back: int) -> datetime.date:
 
 @transaction.atomic
 def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: bool = False) -> User:
-    """Create (or with reset=True, recreate) the demo user's ledger: the tutorial's rows dated
-    `today` (by default today in DJANGO_TIME_ZONE, as a transaction's default date is) and the
-    `months` whole months before it. The same `today` always gives the same rows."""
+    """Create (or with reset=True, recreate) the demo user's personal ledger, in its default
+    account: the tutorial's rows dated `today` (by default today in DJANGO_TIME_ZONE, as a
+    transaction's default date is) and the `months` whole months before it. The same `today`
+    always gives the same rows."""
     today = today or timezone.localdate()
     user = User.objects.filter(email=DEMO_EMAIL).first()
     if user is None:
         user = account_services.user_create(
             email=DEMO_EMAIL, password=DEMO_PASSWORD, first_name="Demo", last_name="User"
         )
-    elif reset:
-        services.ledger_clear(owner=user)
-    if scope.visible(Transaction.objects.all(), user).exists():
+    ledger = services.personal_ledger(user=user)
+    if reset:
+        services.ledger_clear(ledger_id=ledger.pk)
+    if Transaction.objects.filter(ledger=ledger).exists():
         return user
 
+    account = services.default_account(user=user)
     categories = {
-        name: services.category_create(owner=user, name=name)
+        name: services.category_create(actor=user, name=name, ledger=ledger)
         for name in sorted({row[0] for row in MONTHLY_EXPENSES} | {"Salary"})
     }
     for type_, description, amount in TUTORIAL_ROWS:
         services.transaction_create(
-            owner=user, type=type_, description=description, amount=amount, date=today
+            actor=user,
+            type=type_,
+            description=description,
+            amount=amount,
+            date=today,
+            account=account,
         )
     rng = random.Random(42)  # noqa: S311 - demo data, deterministic on purpose
     for back in range(1, months + 1):
         first = month_start(today, back=back)
         services.transaction_create(
-            owner=user,
+            actor=user,
             type=TransactionType.INCOME,
             description="Salary",
             amount=Decimal("5000"),
             date=first,
             category=categories["Salary"],
+            account=account,
         )
         for category, description, low, high, times in MONTHLY_EXPENSES:
             for _ in range(times):
                 services.transaction_create(
-                    owner=user,
+                    actor=user,
                     type=TransactionType.EXPENSE,
                     description=description,
                     amount=Decimal(rng.randint(low * 100, high * 100)) / 100,
                     date=first + datetime.timedelta(days=rng.randint(0, 27)),
                     category=categories[category],
+                    account=account,
                 )
     return user

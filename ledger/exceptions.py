@@ -33,3 +33,11 @@ class IdempotencyKeyInFlight(LedgerError):
 
     status_code = 409
     default_message = "A request with this Idempotency-Key is still being processed. Retry shortly."
+
+
+class Conflict(LedgerError):
+    """The write would break a rule of the ledger's current state (the last owner leaving, a
+    reconciled transaction changed, an account with transactions deleted): `message` says which."""
+
+    status_code = 409
+    default_message = "The request conflicts with the current state of the ledger."

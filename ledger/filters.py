@@ -10,14 +10,56 @@ from rest_framework.filters import OrderingFilter
 
 from cashman_site.fastpaths.filters import DateFilter, FormCachingFilterSet
 from ledger import selectors
-from ledger.choices import TransactionType
-from ledger.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Category, Transaction
+from ledger.choices import TransactionStatus, TransactionType
+from ledger.models import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    Account,
+    Category,
+    Ledger,
+    Transaction,
+)
 
 
 def _own_categories(request) -> QuerySet[Category]:
     if request is None or not request.user.is_authenticated:
         return Category.objects.none()
     return selectors.categories_for(user=request.user)
+
+
+def _own_ledgers(request) -> QuerySet[Ledger]:
+    if request is None or not request.user.is_authenticated:
+        return Ledger.objects.none()
+    return selectors.ledger_rows_for(user=request.user)
+
+
+def _own_accounts(request) -> QuerySet[Account]:
+    if request is None or not request.user.is_authenticated:
+        return Account.objects.none()
+    return selectors.account_rows_for(user=request.user)
+
+
+def _ledger_filter() -> django_filters.ModelChoiceFilter:
+    return django_filters.ModelChoiceFilter(queryset=_own_ledgers, label="Ledger id")
+
+
+class LedgerRowFilter(FormCachingFilterSet):
+    """`ledger=`: the rows of one of your ledgers (categories, accounts)."""
+
+    ledger = _ledger_filter()
+
+    class Meta:
+        model = Category
+        fields = ["ledger"]
+
+
+class AccountFilter(FormCachingFilterSet):
+    ledger = _ledger_filter()
+    archived = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Account
+        fields = ["ledger", "archived"]
 
 
 class AmountFilter(django_filters.NumberFilter):
@@ -34,7 +76,10 @@ class TransactionFilter(FormCachingFilterSet):
     """The list's and the summaries' filters. A `FormCachingFilterSet` (a fast path): its form
     class is built once, and a list's filterset holds only the filters the request gives."""
 
+    ledger = _ledger_filter()
+    account = django_filters.ModelChoiceFilter(queryset=_own_accounts, label="Account id")
     type = django_filters.ChoiceFilter(choices=TransactionType.choices)
+    status = django_filters.ChoiceFilter(choices=TransactionStatus.choices)
     date_after = DateFilter(
         field_name="date", lookup_expr="gte", label="On or after this date (YYYY-MM-DD)"
     )
@@ -60,7 +105,10 @@ class TransactionFilter(FormCachingFilterSet):
     class Meta:
         model = Transaction
         fields = [
+            "ledger",
+            "account",
             "type",
+            "status",
             "date_after",
             "date_before",
             "category",

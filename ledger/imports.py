@@ -1,20 +1,16 @@
-"""CSV and Cashman-JSON imports: checked when uploaded, then streamed into the ledger in batches.
+"""CSV and Cashman-JSON imports: checked when uploaded, then streamed into an account in batches.
 
 A CSV has the columns date, description, amount and optionally type, category, external_id. A
-signed amount decides the type when there is no type column (or it is empty). Rows already in the
-ledger (same external id, or, without one, the same date, amount and description) are counted as
-duplicates, so importing a file twice adds nothing the second time.
+signed amount decides the type when there is no type column (or it is empty). Its rows go into
+the job's account. Rows already in that account (same external id, or, without one, the same
+date, amount and description) are counted as duplicates, so importing a file twice adds nothing
+the second time. A JSON export's rows go to the accounts `ledger.restores` finds for them.
 """
 
-import codecs
-import csv
 import datetime
-import hashlib
-import json
 import logging
-from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -24,178 +20,21 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from ledger import bulk, scope, services
-from ledger.choices import TransactionType
-from ledger.models import ImportJob, Transaction
+from ledger import bulk, services
+from ledger.choices import TransactionStatus, TransactionType
+from ledger.export_format import (
+    ExportHeader,
+    export_fingerprint,
+    export_server,
+    unstorable,
+)
+from ledger.import_files import HEADER_KEY, ImportFileError, inspect_upload, iter_rows
+from ledger.models import Account, ImportJob, Transaction
+from ledger.restores import Destination, TransferItem
 
-REQUIRED_COLUMNS = ("date", "description", "amount")
-OPTIONAL_COLUMNS = ("type", "category", "external_id")
-EXPORT_FORMAT = "cashman-export"
-CATEGORIES_KEY = "_categories"  # the export's category list, yielded before its rows
-SOURCE_KEY = "_source"  # the export's source, yielded with its categories
 MAX_STORED_ERRORS = 1000
 
 logger = logging.getLogger("cashman.imports")
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported; the message says why, for the client."""
-
-
-# --- Checking an upload -----------------------------------------------------------------------
-
-
-def inspect_upload(upload: UploadedFile) -> tuple[str, int]:
-    """(format, number of data rows) of an uploaded file, or ImportFileError. Reads it once, in
-    chunks: memory stays flat whatever the size."""
-    if upload.size is not None and upload.size > settings.CASHMAN_IMPORT_MAX_BYTES:
-        raise ImportFileError(
-            f"The file is larger than the limit of {settings.CASHMAN_IMPORT_MAX_BYTES} bytes."
-        )
-    if not upload.size:
-        raise ImportFileError("The file is empty.")
-    upload.seek(0)
-    head = upload.read(64).lstrip(codecs.BOM_UTF8).lstrip()
-    upload.seek(0)
-    kind = ImportJob.Format.JSON if head[:1] == b"{" else ImportJob.Format.CSV
-    rows = sum(1 for _, values in iter_rows(upload.file, kind) if CATEGORIES_KEY not in values)
-    if rows == 0:
-        raise ImportFileError("The file has no rows to import.")
-    upload.seek(0)
-    return kind, rows
-
-
-def _text(stream: IO[bytes]) -> Iterator[str]:
-    """Lines of a UTF-8 file (a BOM is allowed); ImportFileError if it is not UTF-8 text."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    pending = ""
-    for chunk in iter(lambda: stream.read(64 * 1024), b""):
-        if b"\x00" in chunk:
-            raise ImportFileError("This is not a text file (it contains NUL bytes).")
-        try:
-            pending += decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            raise ImportFileError("The file is not UTF-8 text; save it as UTF-8 CSV.") from exc
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield line + "\n"
-    try:
-        pending += decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        raise ImportFileError("The file is not UTF-8 text; save it as UTF-8 CSV.") from exc
-    if pending:
-        yield pending
-
-
-def iter_rows(stream: IO[bytes], kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, raw values) for each data row, streamed."""
-    if kind == ImportJob.Format.JSON:
-        yield from _iter_json(stream)
-    else:
-        yield from _iter_csv(stream)
-
-
-def _iter_csv(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        reader = csv.reader(_text(stream))
-        header = next(reader, None)
-        if header is None:
-            raise ImportFileError("The file is empty.")
-        columns = [name.strip().lower() for name in header]
-        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-        if missing:
-            raise ImportFileError(
-                f"Missing column(s): {', '.join(missing)}. A CSV needs a header row with "
-                f"{', '.join(REQUIRED_COLUMNS)} (and optionally {', '.join(OPTIONAL_COLUMNS)})."
-            )
-        # Cashman's own CSV export (known by its header) prefixes formula-like text with "'"
-        # (exports.spreadsheet_text); that one prefix is removed again. Imported here because
-        # ledger.exports imports this module.
-        from ledger.exports import CSV_COLUMNS, FORMULA_PREFIX, FORMULA_TRIGGERS
-
-        quoted = ("description", "category", "external_id") if columns == CSV_COLUMNS else ()
-        for values in reader:
-            if not any(value.strip() for value in values):
-                continue
-            row = dict(zip(columns, values, strict=False))
-            for name in quoted:
-                value = row.get(name) or ""
-                if value[:1] == FORMULA_PREFIX and value[1:2] in FORMULA_TRIGGERS:
-                    row[name] = value[1:]
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise ImportFileError(f"This is not a readable CSV file: {exc}.") from exc
-
-
-def _iter_json(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A Cashman JSON export: one transaction per line, as `export` writes it. A line that is not
-    a JSON object, or a header that is not the export's, makes the whole file unreadable; a row's
-    bad values are that row's errors (`_parse`)."""
-    lines = _text(stream)
-    try:
-        header = _json_value(next(lines).rstrip().rstrip(",") + "}")
-        opening = next(lines).strip()
-    except (StopIteration, ImportFileError) as exc:
-        raise ImportFileError("This JSON file is not a Cashman export.") from exc
-    if (
-        not isinstance(header, dict)
-        or header.get("format") != EXPORT_FORMAT
-        or opening != '"transactions": ['
-    ):
-        raise ImportFileError("This JSON file is not a Cashman export.")
-    yield 1, {CATEGORIES_KEY: _category_names(header.get("categories")), **_source(header)}
-    for number, line in enumerate(lines, start=3):
-        line = line.strip()
-        if line in ("]}", ""):
-            continue
-        try:
-            row = _json_value(line.rstrip(","))
-        except ImportFileError as exc:
-            raise ImportFileError(f"Line {number} of the export is not valid JSON.") from exc
-        if not isinstance(row, dict):
-            raise ImportFileError(f"Line {number} of the export is not a JSON object.")
-        yield number, {**row, "_export": True}
-
-
-def _json_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-        raise ImportFileError("Not valid JSON.") from exc
-
-
-def _category_names(names: Any) -> list[str]:
-    if names is None:
-        return []
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ImportFileError("The export's categories must be a list of names.")
-    for name in names:
-        if _unstorable(name):
-            raise ImportFileError(
-                f"The category name {name!r} holds a character Cashman cannot store."
-            )
-    return names
-
-
-def _source(header: dict[str, Any]) -> dict[str, str]:
-    """The export's `source` (which server and ledger it came from), when it names one."""
-    source = header.get("source")
-    if source is None:
-        return {}
-    if not isinstance(source, str) or not 0 < len(source) <= 64 or _unstorable(source):
-        raise ImportFileError("The export's source must be a short text.")
-    return {SOURCE_KEY: source}
-
-
-def _unstorable(text: str) -> bool:
-    """NUL, which no PostgreSQL text holds, or a lone surrogate, which is not UTF-8."""
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 # --- Turning a row into a transaction ---------------------------------------------------------
@@ -211,24 +50,44 @@ def _text_value(values: dict[str, Any], name: str, errors: dict[str, list[str]])
         errors[name] = ["Give text."]
         return ""
     text = str(value)
-    if _unstorable(text):
+    if unstorable(text):
         errors[name] = ["Remove the NUL or lone surrogate character (it cannot be stored)."]
         return ""
     return text
 
 
+CSV_TRANSFER = (
+    "A transfer cannot be imported from a CSV: restore it from a JSON export, or record it "
+    "through transfers/."
+)
+
+
+def _status(values: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    """An exported row's status (pending when it has none)."""
+    status = values.get("status") or TransactionStatus.PENDING
+    if status not in TransactionStatus.values:
+        errors["status"] = [f"Give one of {', '.join(TransactionStatus.values)}."]
+        return TransactionStatus.PENDING
+    return str(status)
+
+
 def _parse(
-    owner: User,
     values: dict[str, Any],
-    categories: services.CategoryCache,
+    where: Destination,
     occurrences: bulk.Occurrences,
-    origin: "Origin | None" = None,
-):
-    """A Transaction (not saved) from raw values, or the errors by field."""
+    origin: "Origin",
+    *,
+    number: int,
+    fresh: bool,
+) -> tuple[Transaction | TransferItem | None, dict[str, list[str]]]:
+    """A Transaction (not saved) from raw values, or the errors by field. An exported transfer's
+    leg gives its transfer once both legs are read, and None (without errors) until then."""
     errors: dict[str, list[str]] = {}
+    exported = bool(values.get("_export"))
     description = _text_value(values, "description", errors)
     category = _text_value(values, "category", errors)
     external_id = _text_value(values, "external_id", errors).strip() or None
+    status = _status(values, errors) if exported else TransactionStatus.PENDING
     try:
         date = datetime.date.fromisoformat(str(values.get("date", "")).strip())
     except ValueError:
@@ -244,25 +103,38 @@ def _parse(
     type_ = str(values.get("type") or "").strip().upper()
     if not type_ and amount is not None:
         type_ = TransactionType.EXPENSE if amount < 0 else TransactionType.INCOME
-    if type_ not in TransactionType.values and (type_ or amount is not None):
+    if type_ == TransactionType.TRANSFER and not exported:
+        errors["type"] = [CSV_TRANSFER]
+    elif type_ not in TransactionType.values and (type_ or amount is not None):
         errors["type"] = ["Give INCOME or EXPENSE, or leave it empty to use the amount's sign."]
-    if errors:
+    if errors or date is None or amount is None:
         return None, errors
+    if type_ == TransactionType.TRANSFER:
+        own = {"status": status, "category": category, "external_id": external_id}
+        return where.leg(number, values, fresh=fresh, own=own)
+    account = where.account_for(_exported_id(values.get("account"))) if exported else where.account
     tx = Transaction(
-        owner=owner,
+        ledger_id=account.ledger_id,
+        account=account,
+        created_by=where.owner,
         type=type_,
         date=date,
         amount=amount,
         description=description,
-        category=categories.get(category, create=True),
+        category=where.categories(account.ledger_id).get(category, create=True),
         external_id=external_id,
+        status=status,
     )
     errors = bulk.validated(tx)
     if errors:
         return None, errors
     if not tx.external_id:
-        tx.fingerprint = _fingerprint(tx, values, occurrences, origin or Origin(None, own=False))
+        tx.fingerprint = _fingerprint(tx, values, occurrences, origin)
     return tx, {}
+
+
+def _exported_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def export_source(owner: User) -> str:
@@ -274,25 +146,29 @@ def export_source(owner: User) -> str:
 
 
 class Origin(NamedTuple):
-    """Where an export's rows come from: its `source`, and whether that is the ledger they are
-    being restored into."""
+    """Where an export's rows come from: its `source`, and whether it was made on this server
+    (`local`: its ids name rows here), known by its `server`, or for an export made before
+    that, by being the importing user's own."""
 
     source: str | None
-    own: bool
+    local: bool
+
+
+def _origin(owner: User, header: ExportHeader) -> Origin:
+    own = header.source is not None and header.source == export_source(owner)
+    return Origin(header.source, local=header.server == export_server() or own)
 
 
 def _fingerprint(
     tx: Transaction, values: dict[str, Any], occurrences: bulk.Occurrences, origin: Origin
 ) -> str:
-    source = origin.source
     if values.get("_export") and values.get("id") is not None:
-        if origin.own and isinstance(values["id"], int):
+        if origin.local and isinstance(values["id"], int):
             tx.restored_id = values["id"]  # type: ignore[attr-defined]
         # A restored export keeps rows that merely look alike: the source row's id tells them
-        # apart, and the export's source (server and ledger) tells apart rows of two ledgers
-        # that share an id. Exports made before `source` existed are keyed on the id alone.
-        origin = f"{EXPORT_FORMAT}|{source}|{values['id']}" if source else None
-        return hashlib.sha256((origin or f"{EXPORT_FORMAT}|{values['id']}").encode()).hexdigest()
+        # apart, and the export's source (server and user) tells apart rows of two exports
+        # that share an id.
+        return export_fingerprint(origin.source, values["id"])
     content = f"{tx.date}|{tx.amount:.2f}|{tx.description.strip()}"
     return bulk.content_fingerprint(
         date=tx.date,
@@ -347,7 +223,7 @@ def import_claim(*, job_id: int) -> ImportJob | None:
     )
     if not claimed:
         return None
-    job = ImportJob.objects.select_related("owner").get(pk=job_id)
+    job = ImportJob.objects.select_related("owner", "account").get(pk=job_id)
     if job.attempts > settings.CASHMAN_IMPORT_MAX_ATTEMPTS:
         _finish(
             job,
@@ -399,39 +275,41 @@ def import_run(*, job: ImportJob, progress=None) -> ImportJob:
 
 
 def _import_rows(job: ImportJob, progress) -> None:
-    categories = services.CategoryCache(job.owner)
+    where = Destination(job)
     occurrences = bulk.Occurrences()
-    committed = job.rows_processed  # by an earlier attempt: parsed again, never stored again
+    committed = started = job.rows_processed  # by an earlier attempt: parsed again, never stored
     seen = 0
-    origin = Origin(None, own=False)
-    batch: list[tuple[int, Transaction]] = []
+    origin = Origin(None, local=False)
+    batch: list[tuple[int, Transaction | TransferItem]] = []
     with job.file.open("rb") as stream:
         for number, values in iter_rows(stream, job.format):
-            if CATEGORIES_KEY in values:
-                for name in values[CATEGORIES_KEY]:
-                    categories.get(name, create=True)
-                source = values.get(SOURCE_KEY)
-                origin = Origin(source, own=source == export_source(job.owner))
+            if HEADER_KEY in values:
+                origin = _origin(job.owner, values[HEADER_KEY])
+                where.start(values[HEADER_KEY], local=origin.local)
                 continue
             seen += 1
             # Every row is parsed, the committed ones too: a fingerprint counts the rows alike
-            # before it, from the file's first row.
-            tx, errors = _parse(job.owner, values, categories, occurrences, origin)
+            # before it, from the file's first row, and a transfer's legs are paired across them.
+            item, errors = _parse(
+                values, where, occurrences, origin, number=number, fresh=seen > committed
+            )
             if seen <= committed:
                 if seen % settings.CASHMAN_IMPORT_BATCH_SIZE == 0:
                     _beat(job)
                 continue
             job.rows_processed += 1
-            if tx is None:
+            if errors:
                 _invalid(job, number, errors)
-            else:
-                batch.append((number, tx))
+            elif item is not None:
+                batch.append((number, item))
             if job.rows_processed - committed >= settings.CASHMAN_IMPORT_BATCH_SIZE:
-                _flush(job, batch)
+                _flush(job, where, batch)
                 committed, batch = job.rows_processed, []
                 if progress:
                     progress(job)
-        _flush(job, batch)
+        # The last batch ends the file: the transfers of which it holds one leg, and the accounts
+        # to archive, go with it, unless an earlier attempt committed it already.
+        _flush(job, where, batch, last=seen > started)
 
 
 def _beat(job: ImportJob) -> None:
@@ -450,46 +328,90 @@ def _invalid(job: ImportJob, number: int, errors: dict[str, list[str]]) -> None:
 COUNTERS = ["rows_processed", "created_count", "duplicate_count", "invalid_count", "errors"]
 
 
-def _flush(job: ImportJob, batch: list[tuple[int, Transaction]]) -> None:
+def _flush(
+    job: ImportJob,
+    where: Destination,
+    batch: list[tuple[int, Transaction | TransferItem]],
+    *,
+    last: bool = False,
+) -> None:
     """Commit a batch with the job's counters and heartbeat, as the job's current claimant.
 
-    The owner's row is locked first (on SQLite, the transaction takes the database's write lock
-    as it begins: settings' transaction_mode), so two imports of one ledger (two uploads of the
-    same file) check and insert their batches one after the other, and the second finds the
-    first's rows as duplicates."""
-    with services.unit_of_work(job.owner_id):
-        list(User.objects.select_for_update().filter(pk=job.owner_id).values_list("pk"))
+    The rows' accounts are locked first (on SQLite, the transaction takes the database's write
+    lock as it begins: settings' transaction_mode), so two imports into one account (two uploads
+    of the same file) check and insert their batches one after the other, and the second finds
+    the first's rows as duplicates. A transfer's leg rows count as its outcome: both created,
+    both duplicates, or both invalid."""
+    rows = [(number, tx) for number, tx in batch if isinstance(tx, Transaction)]
+    transfers = [item for _, item in batch if isinstance(item, TransferItem)]
+    if last:
+        transfers += where.unpaired()
+    accounts = {job.account_id, *(tx.account_id for _, tx in rows)}
+    accounts |= {a.pk for item in transfers for a in (item.from_account, item.to_account)}
+    with services.unit_of_work(job.account.ledger_id):
+        list(
+            Account.objects.select_for_update()
+            .filter(pk__in=accounts)
+            .order_by("pk")
+            .values_list("pk")
+        )
         claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
         if claimant.values_list("attempts", flat=True).first() != job.attempts:
             raise Superseded
-        duplicates = bulk.mark_duplicates(job.owner, batch) | _still_there(job, batch)
-        new = [tx for number, tx in batch if number not in duplicates]
-        services.transactions_insert(job.owner, new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE)
+        duplicates = bulk.mark_duplicates([*rows, *where.probes(transfers)])
+        duplicates |= _still_there(where, rows, transfers)
+        new = [tx for number, tx in rows if number not in duplicates]
+        services.transactions_insert(
+            actor=job.owner, transactions=new, batch_size=settings.CASHMAN_IMPORT_BATCH_SIZE
+        )
+        created, repeated = len(new), len(rows) - len(new)
+        for item in transfers:
+            if {(item.exported.id, True), (item.exported.id, False)} & duplicates:
+                repeated += len(item.numbers)
+            elif errors := where.make(item):
+                for number in item.numbers:
+                    _invalid(job, number, errors)
+            else:
+                created += len(item.numbers)
+        if last:
+            where.finish()
         job.heartbeat_at = timezone.now()
         claimant.update(
             heartbeat_at=job.heartbeat_at,
             rows_processed=job.rows_processed,
-            created_count=job.created_count + len(new),
-            duplicate_count=job.duplicate_count + len(duplicates),
+            created_count=job.created_count + created,
+            duplicate_count=job.duplicate_count + repeated,
             invalid_count=job.invalid_count,
             errors=job.errors,
         )
-    job.created_count += len(new)
-    job.duplicate_count += len(duplicates)
+    job.created_count += created
+    job.duplicate_count += repeated
 
 
-def _still_there(job: ImportJob, batch: list[tuple[int, Transaction]]) -> set[int]:
-    """Rows of an export of this very ledger whose transaction is still in it: a restore after a
-    loss brings back only what was lost."""
-    restored = {number: tx.restored_id for number, tx in batch if getattr(tx, "restored_id", None)}
-    if not restored:
+def _still_there(
+    where: Destination, rows: list[tuple[int, Transaction]], transfers: list[TransferItem]
+) -> set[Any]:
+    """Rows (and transfers' legs, keyed as `Destination.probes` keys them) of an export made on
+    this server whose transaction is still in the ledger they would go to: a restore after a loss
+    brings back only what was lost. Empty for any other file."""
+    wanted: dict[Any, tuple[int, int]] = {
+        number: (tx.restored_id, tx.ledger_id)  # type: ignore[attr-defined]
+        for number, tx in rows
+        if getattr(tx, "restored_id", None)
+    }
+    if where.local:
+        for item in transfers:
+            exported = item.exported
+            wanted[(exported.id, True)] = (exported.from_transaction, item.from_account.ledger_id)
+            wanted[(exported.id, False)] = (exported.to_transaction, item.to_account.ledger_id)
+    if not wanted:
         return set()
     present = set(
-        scope.visible(Transaction.objects.all(), job.owner)
-        .filter(pk__in=restored.values())
-        .values_list("pk", flat=True)
+        Transaction.objects.filter(pk__in={pk for pk, _ in wanted.values()}).values_list(
+            "pk", "ledger_id"
+        )
     )
-    return {number for number, pk in restored.items() if pk in present}
+    return {key for key, found in wanted.items() if found in present}
 
 
 def _finish(job: ImportJob, status: str, failure: str = "") -> ImportJob:
@@ -506,7 +428,7 @@ def _finish(job: ImportJob, status: str, failure: str = "") -> ImportJob:
         logger.warning("import %s was taken over by another worker before it ended", job.pk)
         job.refresh_from_db(fields=["status", "failure", "finished_at"])
         return job
-    if job.file:
+    if job.file and job.file.name:
         try:
             job.file.storage.delete(job.file.name)
         except Exception:  # the job has ended either way; purge_import_files sweeps leftovers
@@ -515,13 +437,23 @@ def _finish(job: ImportJob, status: str, failure: str = "") -> ImportJob:
     return job
 
 
-def import_create(*, owner: User, upload: UploadedFile, request_id: str = "") -> ImportJob:
-    """Check the upload and record the job (ImportFileError if the file cannot be imported).
-    The caller queues `import_run` once this is committed."""
+def import_create(
+    *,
+    owner: User,
+    upload: UploadedFile,
+    account: Account | None = None,
+    request_id: str = "",
+) -> ImportJob:
+    """Check the upload and record the job, into `account` (the owner's default account when
+    None): ImportFileError if the file cannot be imported, PermissionDenied if the owner only
+    views the account's ledger, a ValidationError if it is archived. The caller queues
+    `import_run` once this is committed."""
+    target = services.transactions.usable_account(actor=owner, account=account)
     kind, rows = inspect_upload(upload)
     name = (upload.name or "import")[-255:]
     return ImportJob.objects.create(
         owner=owner,
+        account=target,
         file=upload,
         filename=name,
         format=kind,

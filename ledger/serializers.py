@@ -1,37 +1,78 @@
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from cashman_site.serializers import ValuesListSerializer
 from ledger import selectors
-from ledger.choices import TransactionType
+from ledger.choices import TransactionStatus, TransactionType
 from ledger.models import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
+    Account,
     Category,
     ImportJob,
+    Ledger,
     Transaction,
 )
 
 SUMMARY_DIGITS = 20
 
 
-class OwnCategoryField(serializers.PrimaryKeyRelatedField):
-    """A category id that must be one of the requesting user's (anyone else's -> 400)."""
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleField(serializers.PrimaryKeyRelatedField):
+    """An id of a row in one of the requesting user's ledgers: any other id is a 400, as if it
+    did not exist. `selector(user=...)` gives the rows."""
 
-    default_error_messages = {"does_not_exist": "No such category: {pk_value}."}
+    default_error_messages = {"does_not_exist": "No such {noun}: {pk_value}."}
+
+    def __init__(self, *, noun: str, model, selector, **kwargs):
+        self.noun, self.model, self.selector = noun, model, selector
+        super().__init__(**kwargs)
 
     def get_queryset(self):
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
-            return Category.objects.none()
-        return selectors.categories_for(user=request.user)
+            return self.model.objects.none()
+        return self.selector(user=request.user)
+
+    def fail(self, key, **kwargs):
+        if key == "does_not_exist":
+            kwargs["noun"] = self.noun
+        super().fail(key, **kwargs)
+
+
+def OwnCategoryField(**kwargs) -> VisibleField:
+    return VisibleField(
+        noun="category", model=Category, selector=selectors.categories_for, **kwargs
+    )
+
+
+def AccountField(**kwargs) -> VisibleField:
+    return VisibleField(
+        noun="account", model=Account, selector=selectors.account_rows_for, **kwargs
+    )
+
+
+def LedgerField(**kwargs) -> VisibleField:
+    return VisibleField(noun="ledger", model=Ledger, selector=selectors.ledger_rows_for, **kwargs)
 
 
 class CategorySerializer(serializers.ModelSerializer):
+    ledger = LedgerField(
+        required=False,
+        help_text="The ledger it is in; on create, your personal ledger if left out.",
+    )
+
     class Meta:
         model = Category
-        fields = ["id", "name", "created_at"]
+        fields = ["id", "ledger", "name", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            fields["ledger"].read_only = True  # a category stays in its ledger
+        return fields
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -50,9 +91,27 @@ class TransactionSerializer(serializers.ModelSerializer):
         decimal_places=AMOUNT_DECIMAL_PLACES,
         help_text="Expenses are stored negative whatever sign is sent; incomes must be positive.",
     )
-    category = OwnCategoryField(required=False, allow_null=True)
+    category = OwnCategoryField(
+        required=False, allow_null=True, help_text="A category of the account's ledger."
+    )
     category_name = serializers.CharField(
         source="category.name", read_only=True, allow_null=True, default=None
+    )
+    account = AccountField(
+        required=False,
+        help_text="Where the money is; on create, your personal ledger's first open account if "
+        "left out.",
+    )
+    ledger = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The account's ledger.")
+    status = serializers.ChoiceField(
+        choices=TransactionStatus.choices,
+        required=False,
+        help_text="pending (the default), cleared or reconciled. Only a reconciliation "
+        "(accounts/{id}/reconcile/) makes a transaction reconciled; setting cleared or pending "
+        "undoes it.",
+    )
+    transfer = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The transfer this is a leg of (TRANSFER)."
     )
 
     class Meta:
@@ -65,11 +124,24 @@ class TransactionSerializer(serializers.ModelSerializer):
             "date",
             "category",
             "category_name",
+            "account",
+            "ledger",
+            "status",
+            "transfer",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
         list_serializer_class = ValuesListSerializer
+
+    def validate_status(self, value: str) -> str:
+        if value == TransactionStatus.RECONCILED and (
+            self.instance is None or self.instance.status != TransactionStatus.RECONCILED
+        ):
+            raise serializers.ValidationError(
+                "Only a reconciliation (accounts/{id}/reconcile/) makes a transaction reconciled."
+            )
+        return value
 
 
 class TypedTransactionSerializer(TransactionSerializer):
@@ -88,6 +160,8 @@ class SummarySerializer(serializers.Serializer):
     income = _total_field()
     expense = _total_field()
     balance = _total_field()
+    transfers_in = _total_field()
+    transfers_out = _total_field()
     count = serializers.IntegerField(read_only=True)
 
 
@@ -108,6 +182,8 @@ class TransactionValuesSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)
     date = serializers.DateField()
     category = serializers.IntegerField(allow_null=True)
+    account = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
     version = serializers.IntegerField()
 
 
@@ -139,6 +215,10 @@ class BatchTransactionSerializer(TransactionSerializer):
 
     class Meta(TransactionSerializer.Meta):
         fields = [*TransactionSerializer.Meta.fields, "external_id"]
+        # An external id the account already has makes the row a `duplicate` result: the
+        # validator DRF derives from the (account, external_id) constraint, which would also make
+        # both fields required, is left out.
+        validators: list = []
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -163,6 +243,11 @@ class ImportUploadSerializer(serializers.Serializer):
         help_text="A UTF-8 CSV (date, description, amount; optional type, category, "
         "external_id) or a Cashman JSON export."
     )
+    account = AccountField(
+        required=False,
+        help_text="The account a CSV's rows go into; your personal ledger's first open account "
+        "if left out.",
+    )
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -172,6 +257,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = [
             "id",
+            "account",
             "filename",
             "format",
             "status",

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from cashman_site.celery import dispatch
-from ledger import imports
+from ledger import households_mail, imports
 
 
 @shared_task(acks_late=True)
@@ -19,3 +19,10 @@ def recover_imports() -> int:
     """Run by Celery beat every minute: queue again the imports whose worker died and the pending
     ones whose message was lost. Returns how many were queued."""
     return sum(dispatch(run_import, job_id) for job_id in imports.import_recover())
+
+
+@shared_task
+def send_invitation_email(invitation_id: int) -> bool:
+    """Email an invitation to its address, once it is committed. Returns whether it was sent: a
+    mail server that fails is logged, and an owner can invite the address again."""
+    return households_mail.send_invitation(invitation_id)

@@ -14,7 +14,7 @@ from cashman_site.pagination import KeysetPagesMixin
 from cashman_site.serializers import row_representation, value_columns
 from ledger import cached_reads, selectors, services
 from ledger.choices import TransactionType
-from ledger.filters import FilterBackend, StableOrderingFilter, TransactionFilter
+from ledger.filters import FilterBackend, LedgerRowFilter, StableOrderingFilter, TransactionFilter
 from ledger.models import Category, Transaction
 from ledger.serializers import (
     CategorySerializer,
@@ -33,12 +33,14 @@ from ledger.views_bulk import BATCH_SCHEMA, batch_create
 class TransactionViewSet(
     KeysetPagesMixin, IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet
 ):
-    """Your transactions, newest first. Expenses are negative, incomes positive.
+    """The transactions of every ledger you are in, newest first. Expenses are negative, incomes
+    positive; a transfer's two legs are of type `TRANSFER` (see `transfers/`).
 
-    Filters: `type`, `date_after`, `date_before` (inclusive), `category` (an id, or `none`),
-    `amount_min` / `amount_max` (compare the amount's size, sign ignored) and `search`
-    (description, case-insensitive). `ordering` accepts `date`, `amount`, `created_at`
-    (prefix `-` for descending).
+    Filters: `ledger`, `account`, `type`, `status`, `date_after`, `date_before` (inclusive),
+    `category` (an id, or `none`), `amount_min` / `amount_max` (compare the amount's size, sign
+    ignored) and `search` (description, case-insensitive). `ordering` accepts `date`, `amount`,
+    `created_at` (prefix `-` for descending). Viewers of a ledger read its transactions; owners
+    and editors change them.
     """
 
     queryset = Transaction.objects.none()  # the model, for the schema; get_queryset scopes it
@@ -73,7 +75,7 @@ class TransactionViewSet(
         data = dict(serializer.validated_data)
         if self.transaction_type is not None:
             data["type"] = self.transaction_type
-        serializer.instance = services.transaction_create(owner=self.request.user, **data)
+        serializer.instance = services.transaction_create(actor=self.request.user, **data)
         self.written_instance = serializer.instance
 
     def perform_update(self, serializer: TransactionSerializer) -> None:
@@ -136,17 +138,21 @@ class ExpenseViewSet(TransactionViewSet):
     )
 )
 class CategoryViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.ModelViewSet):
-    """Your categories. Names are unique per user, whatever their case."""
+    """The categories of every ledger you are in (`ledger=` for one). Names are unique per
+    ledger, whatever their case; a transaction's category is in its account's ledger."""
 
     queryset = Category.objects.none()  # the model, for the schema; get_queryset scopes it
     serializer_class = CategorySerializer
+
+    filter_backends = [FilterBackend]
+    filterset_class = LedgerRowFilter
 
     def get_queryset(self) -> QuerySet[Category]:
         return selectors.categories_for(user=self.request.user)
 
     def perform_create(self, serializer: CategorySerializer) -> None:
         serializer.instance = services.category_create(
-            owner=self.request.user, **serializer.validated_data
+            actor=self.request.user, **serializer.validated_data
         )
         self.written_instance = serializer.instance
 
@@ -154,19 +160,27 @@ class CategoryViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.Mode
         serializer.instance = services.category_update(
             category=serializer.instance,
             if_version=self.if_match_version(serializer.instance),
+            actor=self.request.user,
             **serializer.validated_data,
         )
         self.written_instance = serializer.instance
 
     def perform_destroy(self, instance: Category) -> None:
-        services.category_delete(category=instance, if_version=self.if_match_version(instance))
+        services.category_delete(
+            category=instance,
+            if_version=self.if_match_version(instance),
+            actor=self.request.user,
+        )
 
 
 @extend_schema(tags=["summary"])
 class SummaryViewSet(viewsets.GenericViewSet):
-    """Totals of your transactions, computed by the database, with the list filters applied.
+    """Totals of the transactions of every ledger you are in, computed by the database, with the
+    list filters applied (`ledger=`, `account=`...).
 
-    `expense` is the (negative) sum of expenses, so `balance = income + expense`.
+    `expense` is the (negative) sum of expenses, so `balance = income + expense`. Transfers only
+    move money between accounts: they count in `transfers_in` and `transfers_out` (negative),
+    never in income, expense or balance.
     """
 
     queryset = Transaction.objects.none()  # the model, for the schema; get_queryset scopes it

@@ -1,6 +1,7 @@
 """Batch create, CSV/JSON imports run by Celery workers, and streaming exports."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction as db_transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -18,8 +19,9 @@ from rest_framework.response import Response
 from cashman_site.celery import dispatch
 from cashman_site.renderers import JSONRenderer
 from ledger import bulk, exports, imports, selectors, services, tasks
+from ledger.choices import TransactionType
 from ledger.filters import TransactionFilter
-from ledger.models import ImportJob, Transaction
+from ledger.models import Account, ImportJob, Transaction
 from ledger.serializers import (
     BatchAnswerSerializer,
     BatchTransactionSerializer,
@@ -32,12 +34,15 @@ from ledger.view_mixins import IdempotentCreateMixin
 
 def batch_create(view, request: Request, *, transaction_type: str | None) -> Response:
     """`POST transactions/batch/`: a JSON list of up to CASHMAN_BATCH_MAX_ROWS transactions, saved
-    all together or not at all. `?dry_run=true` checks them and saves nothing."""
+    all together or not at all. `?dry_run=true` checks them and saves nothing. Each row may name
+    its account (the default account otherwise); a row in a ledger the user only views makes the
+    whole batch a 403."""
     rows = request.data
     limit = settings.CASHMAN_BATCH_MAX_ROWS
     if not isinstance(rows, list) or not 1 <= len(rows) <= limit:
         raise ValidationError({"non_field_errors": [f"Send a JSON list of 1 to {limit} rows."]})
     dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+    accounts = _BatchAccounts(request.user)
     prepared = []
     for index, row in enumerate(rows):
         serializer = BatchTransactionSerializer(data=row, context=view.get_serializer_context())
@@ -52,9 +57,19 @@ def batch_create(view, request: Request, *, transaction_type: str | None) -> Res
         data = dict(serializer.validated_data)
         if transaction_type:
             data["type"] = transaction_type
-        prepared.append((index, Transaction(owner=request.user, **data), {}))
+        if data["type"] == TransactionType.TRANSFER:
+            prepared.append((index, None, {"type": [TRANSFER_IN_BATCH]}))
+            continue
+        account, errors = accounts.usable(data.pop("account", None))
+        if account is None:
+            prepared.append((index, None, errors))
+            continue
+        tx = Transaction(
+            ledger_id=account.ledger_id, account=account, created_by=request.user, **data
+        )
+        prepared.append((index, tx, {}))
     saved, results = services.transactions_batch_create(
-        owner=request.user, rows=prepared, dry_run=dry_run
+        actor=request.user, rows=prepared, dry_run=dry_run
     )
     counts = {
         s: sum(r.status == s for r in results) for s in (bulk.CREATED, bulk.DUPLICATE, bulk.INVALID)
@@ -71,6 +86,29 @@ def batch_create(view, request: Request, *, transaction_type: str | None) -> Res
         body["detail"] = "No row was saved: fix the invalid rows and send the batch again."
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return Response(body, status=status.HTTP_201_CREATED if saved else status.HTTP_200_OK)
+
+
+TRANSFER_IN_BATCH = "A batch takes incomes and expenses: record a transfer through transfers/."
+
+
+class _BatchAccounts:
+    """The accounts a batch's rows name, each checked once (`usable_account`): a ledger the user
+    only views refuses the whole batch (PermissionDenied, a 403); an archived account is the
+    error of each row that names it."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self._checked: dict[int | None, tuple[Account | None, dict]] = {}
+
+    def usable(self, account: Account | None) -> tuple[Account | None, dict]:
+        key = None if account is None else account.pk
+        if key not in self._checked:
+            try:
+                found = services.transactions.usable_account(actor=self.user, account=account)
+                self._checked[key] = (found, {})
+            except DjangoValidationError as exc:
+                self._checked[key] = (None, exc.message_dict)
+        return self._checked[key]
 
 
 BATCH_SCHEMA = extend_schema(
@@ -121,18 +159,21 @@ class ImportJobViewSet(
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportJobSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
-        """Check the file and queue its import: 202 with the job. Follow it at `imports/{id}/`.
-        A file that cannot be imported (not UTF-8, not CSV, missing columns, empty, too large)
-        is a 400 and creates nothing."""
+        """Check the file and queue its import into `account` (your personal ledger's first
+        open account if left out): 202 with the job. Follow it at `imports/{id}/`. A file that
+        cannot be imported (not UTF-8, not CSV, missing columns, empty, too large) is a 400 and
+        creates nothing; so is an account that is archived or not in one of your ledgers, and
+        one of a ledger you only view is a 403."""
         return self.run_idempotently(request, lambda: self._queue_import(request))
 
     def _queue_import(self, request: Request) -> Response:
-        upload = ImportUploadSerializer(data=request.data)
+        upload = ImportUploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         try:
             job = imports.import_create(
                 owner=request.user,
                 upload=upload.validated_data["file"],
+                account=upload.validated_data.get("account"),
                 request_id=getattr(request, "request_id", ""),
             )
         except imports.ImportFileError as exc:
@@ -182,7 +223,9 @@ class ExportViewSet(viewsets.GenericViewSet):
         },
     )
     def list(self, request: Request) -> StreamingHttpResponse:
-        """Stream all your transactions (with the list filters), oldest first."""
+        """Stream the transactions of all your ledgers (with the list filters), oldest first. The
+        JSON export also holds your ledgers, their accounts and categories, and the transfers
+        with a leg among the transactions."""
         kind = request.query_params.get("format", "csv")
         if kind not in ("csv", "json"):
             raise ValidationError({"format": ["Choose csv or json."]})
@@ -194,6 +237,9 @@ class ExportViewSet(viewsets.GenericViewSet):
                 owner=request.user,
                 transactions=transactions,
                 categories=selectors.categories_for(user=request.user),
+                ledgers=selectors.ledger_rows_for(user=request.user),
+                accounts=selectors.account_rows_for(user=request.user),
+                transfers=selectors.transfers_for(user=request.user),
             )
         response = StreamingHttpResponse(
             stream, content_type="text/csv; charset=utf-8" if kind == "csv" else "application/json"

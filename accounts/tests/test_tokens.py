@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.services import user_create
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import RefreshToken
-from ledger.cached_reads import ledger_changed
+from ledger.cached_reads import ledgers_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ class TestRevocation:
         stale = User.objects.get(pk=user.pk)
         user.set_password(NEW_PASSWORD)
         user.save()
-        ledger_changed(user.pk)
+        ledgers_changed(ledger_ids=[user.personal_ledger.pk])  # a write of the user's ledger
         raised = User.objects.values("token_generation", "ledger_generation").get(pk=user.pk)
         assert raised == {
             "token_generation": stale.token_generation + 1,

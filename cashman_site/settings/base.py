@@ -360,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "ledger.models.ImportJob.Status",
+        "TransactionStatusEnum": "ledger.choices.TransactionStatus",
+        "InvitationStatusEnum": "ledger.models.Invitation.Status",
         "BatchRowStatusEnum": ["created", "duplicate", "invalid"],
     },
 }

@@ -24,11 +24,17 @@ from cashman_site.fastpaths.statements import (
     where_clause,
 )
 from cashman_site.serializers import value_columns
-from ledger import selectors
-from ledger.choices import TransactionType
+from ledger import scope, selectors
+from ledger.choices import Role, TransactionType
+from ledger.models import Account, Category, Ledger, Membership, Transaction
 from ledger.selectors import transactions_for
 from ledger.serializers import TransactionSerializer
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger.tests.factories import (
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    add_member,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +57,9 @@ def sent(run) -> tuple[list[str], object]:
 
 @pytest.fixture
 def owners():
+    """Two users, each with rows in their personal ledger, and a ledger of the first's that the
+    second views: each is in two ledgers, so that a user's scope is a list of two ids (and an id's
+    a subquery of their memberships)."""
     first, second = UserFactory(), UserFactory()
     food = CategoryFactory(owner=first, name="Food")
     for day, amount in enumerate(["0.01", "12.50", "9999999999.99", "3"], start=1):
@@ -59,6 +68,15 @@ def owners():
         )
     TransactionFactory(owner=first, type=TransactionType.INCOME, amount=Decimal("7.77"))
     TransactionFactory(owner=second, description="not yours")
+    shared = SharedLedgerFactory(owner=first, name="Shared")
+    add_member(shared, second, Role.VIEWER)
+    TransactionFactory(
+        account=shared.accounts.get(),
+        created_by=first,
+        description="shared",
+        date=datetime.date(2026, 2, 1),
+        category=CategoryFactory(ledger=shared, name="Home"),
+    )
     return first, second
 
 
@@ -66,29 +84,34 @@ class TestStatement:
     def test_it_sends_the_querysets_own_sql_and_gives_its_rows(self, owners):
         first, _ = owners
         statement = IdStatement(rows_for(PLACEHOLDER), page, columns=rows_for(PLACEHOLDER))
-        orm_sql, expected = sent(lambda: page(rows_for(first)))
+        # The queryset of the id (its ledgers a subquery)...
+        orm_sql, expected = sent(lambda: page(rows_for(first.pk)))
         our_sql, rows = sent(lambda: statement.rows(first.pk))
         assert our_sql == orm_sql
         assert [dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in rows] == expected
+        # ...gives the rows of the user's (their ledgers a list read beforehand).
+        assert expected == page(rows_for(first))
         # Converted as the ORM converts them, on every database.
         assert {type(rows[0][TRANSACTION_VALUES.index(name)]) for name in ("amount", "date")} == {
             Decimal,
             datetime.date,
         }
 
-    def test_each_id_gets_only_its_own_rows(self, owners):
+    def test_each_id_gets_only_the_rows_of_its_ledgers(self, owners):
         first, second = owners
         statement = IdStatement(rows_for(PLACEHOLDER), list, columns=rows_for(PLACEHOLDER))
-        assert len(statement.rows(first.pk)) == 5
-        assert [row[2] for row in statement.rows(second.pk)] == ["not yours"]
+        assert len(statement.rows(first.pk)) == 6
+        assert [row[2] for row in statement.rows(second.pk)] == ["not yours", "shared"]
+        assert statement.rows(UserFactory().pk) == []  # a personal ledger without rows
         assert statement.rows(second.pk + 1000) == []
 
     def test_a_count(self, owners):
         first, second = owners
         statement = IdStatement(rows_for(PLACEHOLDER), QuerySet.count)
-        assert statement.rows(first.pk) == [(5,)]
-        assert statement.rows(second.pk) == [(1,)]
-        assert sent(lambda: statement.rows(first.pk))[0] == sent(rows_for(first).count)[0]
+        assert statement.rows(first.pk) == [(6,)]
+        assert statement.rows(second.pk) == [(2,)]
+        assert sent(lambda: statement.rows(first.pk))[0] == sent(rows_for(first.pk).count)[0]
+        assert rows_for(first).count() == 6 and rows_for(second).count() == 2
 
     def test_preparing_sends_nothing_to_the_database(self):
         sql, _ = sent(lambda: IdStatement(rows_for(PLACEHOLDER), QuerySet.count))
@@ -98,7 +121,7 @@ class TestStatement:
         "queryset",
         [
             lambda: rows_for(UserFactory()),  # no placeholder: nothing would vary
-            lambda: rows_for(PLACEHOLDER).filter(category__owner=PLACEHOLDER),  # two
+            lambda: rows_for(PLACEHOLDER).filter(category__ledger=PLACEHOLDER),  # two
         ],
         ids=["none", "two"],
     )
@@ -246,7 +269,7 @@ class TestEqualToThePlainPath:
             fast = fastpaths.list_rows(rows)
             assert isinstance(fast, fastpaths.ListRows)
             assert fast[low:high] == list(rows[low:high])
-            assert fast.count() == rows.count() == 5
+            assert fast.count() == rows.count() == 6
         settings.CASHMAN_FAST_PATHS = False
         assert fastpaths.list_rows(rows) is rows
 
@@ -255,3 +278,54 @@ class TestEqualToThePlainPath:
         assert fastpaths.list_rows(instances) is instances
         annotated = rows_for(owners[0]).annotate(five=Value(5, output_field=IntegerField()))
         assert fastpaths.list_rows(annotated) is annotated
+
+
+class TestTheScopeOfAnIdAndOfAUser:
+    """`scope.visible` and `scope.writable` name a user's ledgers as a list of ids read
+    beforehand for a user, and as a subquery of their memberships for an id (the fast paths'
+    placeholder): both give the same rows, of every model the scope covers."""
+
+    MODELS = [Ledger, Membership, Account, Category, Transaction, Transaction.history.model]
+
+    @pytest.fixture
+    def people(self, owners):
+        first, second = owners
+        editor, outsider = UserFactory(), UserFactory()
+        add_member(Ledger.objects.get(name="Shared"), editor, Role.EDITOR)
+        return [first, second, editor, outsider]
+
+    @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+    @pytest.mark.parametrize("rule", [scope.visible, scope.writable], ids=lambda r: r.__name__)
+    def test_the_same_rows(self, people, model, rule):
+        seen = []
+        for person in people:
+            by_user = list(rule(model.objects.all(), person).order_by("pk").values_list("pk"))
+            by_id = list(rule(model.objects.all(), person.pk).order_by("pk").values_list("pk"))
+            assert by_user == by_id
+            seen.append(len(by_id))
+        assert any(seen)  # the rows are there to be found
+
+    def test_a_viewer_sees_what_they_cannot_write(self, people):
+        _, viewer, editor, _ = people
+        shared = Transaction.objects.filter(ledger__name="Shared")
+        for rows in (shared, shared.values("pk")):
+            assert scope.visible(rows, viewer.pk).count() == 1
+            assert scope.writable(rows, viewer.pk).count() == 0
+            assert scope.writable(rows, editor.pk).count() == 1
+            assert scope.writable(rows, viewer).count() == 0
+
+    def test_the_fast_paths_answer_for_a_shared_ledgers_members(self, people, settings):
+        for person in people:
+            settings.CASHMAN_FAST_PATHS = True
+            fast = (
+                selectors.summary_total_of(user=person),
+                selectors.summary_monthly_of(user=person),
+            )
+            settings.CASHMAN_FAST_PATHS = False
+            plain = (
+                selectors.summary_total_of(user=person),
+                selectors.summary_monthly_of(user=person),
+            )
+            assert fast == plain
+            rows = rows_for(person)
+            assert list(rows) == list(rows_for(person.pk))

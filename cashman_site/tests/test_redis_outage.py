@@ -56,9 +56,32 @@ def test_every_kind_of_request_is_answered_without_redis(
     assert api_client.get(reverse("api:summary-list")).json() == {
         "income": "0.00",
         "expense": "-19.75",
+        "transfers_in": "0.00",
+        "transfers_out": "0.00",
         "balance": "-19.75",
         "count": 2,
     }
+    # The households' reads and writes too: a ledger's roles are read from the database.
+    ledgers = api_client.get("/api/v1/ledgers/")
+    assert ledgers.status_code == 200, ledgers.content
+    (personal,) = ledgers.json()["results"]
+    assert (personal["role"], personal["personal"]) == ("owner", True)
+    accounts = api_client.get("/api/v1/accounts/").json()["results"]
+    assert [a["name"] for a in accounts] == ["Main"]
+    savings = api_client.post("/api/v1/accounts/", {"name": "Savings"})
+    assert savings.status_code == 201, savings.content
+    moved = api_client.post(
+        "/api/v1/transfers/",
+        {"from_account": accounts[0]["id"], "to_account": savings.json()["id"], "amount": "5"},
+    )
+    assert moved.status_code == 201, moved.content
+    summary = api_client.get(reverse("api:summary-list")).json()
+    assert (summary["transfers_in"], summary["transfers_out"], summary["count"]) == (
+        "5.00",
+        "-5.00",
+        4,
+    )
+    assert api_client.get(f"/api/v1/accounts/{savings.json()['id']}/").json()["balance"] == "5.00"
     assert api_client.get(reverse("api:summary-monthly")).json()[0]["expense"] == "-19.75"
     assert api_client.get(reverse("api:summary-by-category")).status_code == 200
 
@@ -77,7 +100,7 @@ def test_every_kind_of_request_is_answered_without_redis(
     assert ImportJob.objects.get().status == "succeeded"
     # A write made while the cache was down is seen at once, and was written once.
     assert api_client.get(reverse("api:summary-list")).json()["balance"] == "2980.25"
-    assert Transaction.objects.count() == 3
+    assert Transaction.objects.count() == 5  # the two expenses, the transfer's legs, the salary
     assert sum(Transaction.objects.values_list("amount", flat=True)) == Decimal("2980.25")
 
     ready = api_client.get("/readyz")

@@ -7,7 +7,16 @@ from accounts.models import User
 from ledger import scope
 from ledger.models import Transaction
 
-HISTORY_FIELDS = ("type", "description", "amount", "date", "category_id", "version")
+HISTORY_FIELDS = (
+    "type",
+    "description",
+    "amount",
+    "date",
+    "category_id",
+    "account_id",
+    "status",
+    "version",
+)
 HISTORY_TYPES = {"+": "created", "~": "updated", "-": "deleted"}
 
 

@@ -13,7 +13,7 @@ from ledger.choices import TransactionType
 from ledger.models import Transaction
 from ledger.selectors.transactions import transactions_for
 
-MONEY_TOTALS = ("income", "expense", "balance")
+MONEY_TOTALS = ("income", "expense", "balance", "transfers_in", "transfers_out")
 
 
 class Cents(Func):
@@ -28,15 +28,20 @@ class Cents(Func):
 
 
 def _totals() -> dict[str, Any]:
-    """Aggregates computed by the database: income, expense (negative), balance and count."""
+    """Aggregates computed by the database: income, expense (negative), their balance, the
+    transfers' legs in and out (negative), and the count of rows, legs included. A transfer only
+    moves money between accounts: it is neither income nor expense."""
 
     def cents(condition: Q | None = None) -> Coalesce:
         return Coalesce(Sum(Cents("amount"), filter=condition), Value(0))
 
+    transfer = Q(type=TransactionType.TRANSFER)
     return {
         "income": cents(Q(type=TransactionType.INCOME)),
         "expense": cents(Q(type=TransactionType.EXPENSE)),
-        "balance": cents(),
+        "balance": cents(~transfer),
+        "transfers_in": cents(transfer & Q(amount__gt=0)),
+        "transfers_out": cents(transfer & Q(amount__lt=0)),
         "count": Count("id"),
     }
 

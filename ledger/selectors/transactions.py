@@ -1,22 +1,24 @@
-"""Transactions, categories and imports, already scoped to one user."""
+"""Transactions, categories, imports and transfers, already scoped to one user."""
 
 import functools
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import models
 from django.db.models import QuerySet
 
 from accounts.models import User
 from cashman_site import process_state
 from ledger import scope
-from ledger.models import Category, ImportJob, Transaction
+from ledger.models import Category, ImportJob, Transaction, Transfer
 
 
 def transactions_for(
     *, user: User | int, transaction_type: str | None = None
 ) -> QuerySet[Transaction]:
     """The user's transactions (`user` may be an id), of one type when given."""
-    return _of_user(Transaction.objects.select_related("category"), user, transaction_type)
+    rows = Transaction.objects.select_related("category", "account")
+    return _of_user(rows, user, transaction_type)
 
 
 def _of_user(rows: QuerySet[Any, Any], user: User | int, transaction_type: str | None) -> Any:
@@ -47,3 +49,11 @@ def categories_for(*, user: User) -> QuerySet[Category]:
 
 def import_jobs_for(*, user: User) -> QuerySet[ImportJob]:
     return scope.visible(ImportJob.objects.all(), user)
+
+
+def transfers_for(*, user: User) -> QuerySet[Transfer]:
+    """The transfers whose both legs the user may see, with their legs."""
+    legs = Transaction.objects.select_related("account").order_by("amount")
+    return scope.visible(Transfer.objects.all(), user).prefetch_related(
+        models.Prefetch("legs", queryset=legs)
+    )

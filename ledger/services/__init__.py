@@ -4,9 +4,17 @@ writes a transaction, a category or an idempotency record (`ledger/tests/test_wr
 Each write is one unit of work (`unit_of_work`): a database transaction that ends the cached
 answers of the users whose ledger it changed, before it commits. By subject: `transactions`,
 `categories`, `bulk` (batches and imports), `idempotency` (the answers of Idempotency-Key
-requests). Callers import this package (`from ledger import services`) and use the names below.
+requests), `households` (ledgers, members, invitations), `accounts` (and reconciliation),
+`transfers`. Callers import this package (`from ledger import services`) and use the names below.
 """
 
+from ledger.services.accounts import (
+    account_create,
+    account_delete,
+    account_reconcile,
+    account_save,
+    account_update,
+)
 from ledger.services.bulk import insert as transactions_insert
 from ledger.services.bulk import transactions_batch_create
 from ledger.services.categories import (
@@ -17,6 +25,24 @@ from ledger.services.categories import (
     category_save,
     category_update,
 )
+from ledger.services.households import PERSONAL_NAME as PERSONAL_LEDGER_NAME
+from ledger.services.households import (
+    default_account,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_revoke,
+    ledger_create,
+    ledger_delete,
+    ledger_rows_save,
+    ledger_save,
+    ledger_update,
+    member_remove,
+    member_update,
+    personal_ledger,
+    personal_ledger_of,
+    transfers_of_ledger_delete,
+)
 from ledger.services.transactions import (
     ledger_clear,
     transaction_create,
@@ -26,16 +52,37 @@ from ledger.services.transactions import (
     transaction_save,
     transaction_update,
 )
+from ledger.services.transfers import transfer_create, transfer_delete, transfer_update
 from ledger.services.unit_of_work import unit_of_work
 
 __all__ = [
+    "PERSONAL_LEDGER_NAME",
     "CategoryCache",
+    "account_create",
+    "account_delete",
+    "account_reconcile",
+    "account_save",
+    "account_update",
     "category_create",
     "category_delete",
     "category_delete_many",
     "category_save",
     "category_update",
+    "default_account",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_decline",
+    "invitation_revoke",
     "ledger_clear",
+    "ledger_create",
+    "ledger_delete",
+    "ledger_rows_save",
+    "ledger_save",
+    "ledger_update",
+    "member_remove",
+    "member_update",
+    "personal_ledger",
+    "personal_ledger_of",
     "transaction_create",
     "transaction_delete",
     "transaction_delete_many",
@@ -44,5 +91,9 @@ __all__ = [
     "transaction_update",
     "transactions_batch_create",
     "transactions_insert",
+    "transfer_create",
+    "transfer_delete",
+    "transfer_update",
+    "transfers_of_ledger_delete",
     "unit_of_work",
 ]

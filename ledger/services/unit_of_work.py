@@ -1,10 +1,11 @@
-"""One write of the ledger: a database transaction that, before it commits, ends the cached
-answers (`ledger.cached_reads`) of every user whose ledger it changed.
+"""One write of the ledgers: a database transaction that, before it commits, ends the cached
+answers (`ledger.cached_reads`) of every member of every ledger it changed, and of every user
+whose memberships it changed.
 
-Every service opens one, naming the owners it writes for; a service called inside another's
-unit joins it (as a savepoint), and only the outermost unit ends the cached answers, once per
-owner. The ledger's models refuse to be saved or deleted outside a unit (`require`), so a write
-that forgets it fails at once instead of serving stale summaries.
+Every service opens one, naming the ledgers it writes; a service called inside another's unit
+joins it (as a savepoint), and only the outermost unit ends the cached answers, in one statement.
+The ledger's models refuse to be saved or deleted outside a unit (`require`), so a write that
+forgets it fails at once instead of serving stale summaries.
 """
 
 from collections.abc import Iterator
@@ -18,36 +19,42 @@ from ledger import cached_reads
 
 class UnitOfWork:
     def __init__(self) -> None:
-        self.owners: set[int] = set()
+        self.ledgers: set[int] = set()
+        self.users: set[int] = set()
 
-    def changed(self, *owner_ids: int) -> None:
-        """Mark these users' ledgers as changed: their cached answers end with the unit."""
-        self.owners.update(owner_ids)
+    def changed(self, *ledger_ids: int | None) -> None:
+        """Mark these ledgers as changed: their members' cached answers end with the unit."""
+        self.ledgers.update(i for i in ledger_ids if i is not None)
+
+    def members_changed(self, *user_ids: int) -> None:
+        """Mark these users' memberships as changed (a member added, removed or given another
+        role; a ledger deleted): their cached answers end with the unit. Name them before their
+        memberships are deleted."""
+        self.users.update(user_ids)
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("ledger_unit_of_work", default=None)
 
 
 @contextmanager
-def unit_of_work(*owner_ids: int) -> Iterator[UnitOfWork]:
-    """Open a unit for a write of these owners' ledgers (more may be marked with `changed`)."""
+def unit_of_work(*ledger_ids: int | None) -> Iterator[UnitOfWork]:
+    """Open a unit for a write of these ledgers (more may be marked with `changed`)."""
     outer = _current.get()
     if outer is not None:
         with transaction.atomic():  # a savepoint: a part that fails rolls back alone
-            outer.changed(*owner_ids)
+            outer.changed(*ledger_ids)
             yield outer
         return
     unit = UnitOfWork()
-    unit.changed(*owner_ids)
+    unit.changed(*ledger_ids)
     with transaction.atomic():
         token = _current.set(unit)
         try:
             yield unit
             # A transaction marked for rollback (an idempotent request answered with an error)
             # keeps nothing: there is nothing to end, and it may send no more statements.
-            if not transaction.get_rollback():
-                for owner_id in sorted(unit.owners):
-                    cached_reads.ledger_changed(owner_id)
+            if not transaction.get_rollback() and (unit.ledgers or unit.users):
+                cached_reads.ledgers_changed(ledger_ids=unit.ledgers, user_ids=unit.users)
         finally:
             # Closed before the transaction ends: what runs on its commit (an import run in
             # this process) writes in units of its own.

@@ -7,7 +7,8 @@ from ledger.tests.factories import CategoryFactory, TransactionFactory
 
 @pytest.fixture
 def make_tx(user):
-    """Create a transaction for `user` (or `owner=`), sign applied as the service would."""
+    """Create a transaction made by `user` (or `owner=`) in their personal ledger's "Main"
+    account (or in `account=`), sign applied as the service would."""
 
     def make(**kwargs):
         kwargs.setdefault("owner", user)
@@ -18,6 +19,7 @@ def make_tx(user):
 
 @pytest.fixture
 def category(user):
+    """A category of `user`'s personal ledger."""
     return CategoryFactory(owner=user, name="Food")
 
 

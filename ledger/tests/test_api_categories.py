@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from ledger.models import Category, Transaction
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import CategoryFactory, SharedLedgerFactory, personal_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +13,7 @@ def test_create_list_rename_and_delete(auth_client, user):
     created = auth_client.post(CATEGORIES, {"name": "  Travel "})
     assert created.status_code == 201
     assert created.json()["name"] == "Travel"
+    assert created.json()["ledger"] == personal_ledger(user).pk
     pk = created.json()["id"]
     assert [c["name"] for c in auth_client.get(CATEGORIES).json()["results"]] == ["Travel"]
 
@@ -22,12 +23,23 @@ def test_create_list_rename_and_delete(auth_client, user):
     assert not Category.objects.exists()
 
 
-def test_names_are_unique_per_user_whatever_the_case(auth_client, user):
+def test_names_are_unique_per_ledger_whatever_the_case(auth_client, user):
     CategoryFactory(owner=user, name="Food")
     response = auth_client.post(CATEGORIES, {"name": "FOOD"})
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["You already have a category with this name."]}
+    assert response.json() == {
+        "non_field_errors": ["This ledger already has a category with this name."]
+    }
     assert Category.objects.count() == 1
+
+
+def test_the_same_name_may_be_in_another_ledger(auth_client, user):
+    CategoryFactory(owner=user, name="Food")
+    household = SharedLedgerFactory(owner=user)
+    response = auth_client.post(CATEGORIES, {"name": "FOOD", "ledger": household.pk})
+    assert response.status_code == 201
+    assert response.json()["ledger"] == household.pk
+    assert Category.objects.get(pk=response.json()["id"]).ledger == household
 
 
 def test_a_patch_without_a_name_changes_nothing(auth_client, category):

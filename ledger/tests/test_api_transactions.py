@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ledger.choices import TransactionType
 from ledger.models import Transaction
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import CategoryFactory, main_account, personal_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,8 @@ def test_the_tutorial_session_works_with_a_token(auth_client, user):
 
     incomes = auth_client.get(INCOMES).json()
     assert [row["description"] for row in incomes["results"]] == ["lottery"]
-    rows = {t.description: (t.type, t.amount) for t in Transaction.objects.filter(owner=user)}
+    mine = Transaction.objects.filter(ledger__personal_for=user, created_by=user)
+    rows = {t.description: (t.type, t.amount) for t in mine}
     assert rows == {
         "lottery": ("INCOME", Decimal("1000.00")),
         "lottery ticket": ("EXPENSE", Decimal("-20.00")),
@@ -164,10 +165,18 @@ class TestCreateAndEdit:
             "date": "2026-10-05",
             "category": category.pk,
             "category_name": "Food",
+            "account": main_account(user).pk,
+            "ledger": personal_ledger(user).pk,
+            "status": "pending",
+            "transfer": None,
             "created_at": body["created_at"],
             "updated_at": body["updated_at"],
         }
-        assert tx.owner == user
+        assert (tx.created_by, tx.account, tx.ledger) == (
+            user,
+            main_account(user),
+            personal_ledger(user),
+        )
 
     def test_owner_id_and_timestamps_in_the_body_are_ignored(self, auth_client, user, other_user):
         response = auth_client.post(
@@ -176,6 +185,9 @@ class TestCreateAndEdit:
                 "description": "x",
                 "amount": 1,
                 "owner": other_user.pk,
+                "created_by": other_user.pk,
+                "ledger": personal_ledger(other_user).pk,
+                "transfer": 4242,
                 "id": 4242,
                 "created_at": "2000-01-01T00:00:00Z",
                 "type": "INCOME",
@@ -183,7 +195,12 @@ class TestCreateAndEdit:
         )
         assert response.status_code == 201
         tx = Transaction.objects.get()
-        assert tx.owner == user
+        assert (tx.created_by, tx.ledger, tx.account) == (
+            user,
+            personal_ledger(user),
+            main_account(user),
+        )
+        assert tx.transfer is None
         assert response.json()["id"] == tx.pk
         assert tx.created_at.year != 2000
         assert tx.type == "EXPENSE"
@@ -313,7 +330,8 @@ class TestListing:
     ):
         for i in range(100):
             make_tx(category=category if i % 2 else None)
-        # The user behind the token, the COUNT and the page (categories joined in).
-        with django_assert_num_queries(3):
+        # The user behind the token, their memberships (once per request: the scope's ledgers),
+        # the COUNT and the page (categories joined in).
+        with django_assert_num_queries(4):
             response = auth_client.get(TRANSACTIONS, {"page_size": page_size})
         assert len(response.json()["results"]) == page_size

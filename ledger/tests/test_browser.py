@@ -19,7 +19,13 @@ from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 from ledger.choices import TransactionType
 from ledger.models import Transaction
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    main_account,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -128,7 +134,9 @@ def test_expense_created_in_browsable_api_shows_in_list_and_admin(driver, live_s
 
     saved = Transaction.objects.get()
     assert saved.pk == created["id"]
-    assert saved.owner == user
+    assert saved.created_by == user
+    assert saved.account == main_account(user)  # none chosen: the personal ledger's "Main"
+    assert saved.ledger_id == saved.account.ledger_id
     assert saved.type == TransactionType.EXPENSE
     assert saved.description == "Groceries at the market"
     assert saved.amount == Decimal("-20.00")
@@ -150,6 +158,8 @@ def test_browsable_api_shows_another_user_none_of_the_first_users_data(driver, l
     owner = UserFactory()
     owner_category = CategoryFactory(owner=owner, name="Owner private category")
     TransactionFactory(owner=owner, description="Owner secret rent", category=owner_category)
+    household = SharedLedgerFactory(owner=owner, name="Owner private household")
+    AccountFactory(ledger=household, name="Owner private account")
     other = UserFactory()
     CategoryFactory(owner=other, name="Other groceries")
     TransactionFactory(owner=other, description="Other shared rent")
@@ -167,6 +177,15 @@ def test_browsable_api_shows_another_user_none_of_the_first_users_data(driver, l
     choices = [option.text for option in category.find_elements(By.TAG_NAME, "option")]
     assert "Other groceries" in choices
     assert "Owner private category" not in choices
+    # And the signed-in user's ledgers and accounts only.
+    for name, theirs in (
+        ("ledger", "Owner private household"),
+        ("account", "Owner private account"),
+    ):
+        select = driver.find_element(By.CSS_SELECTOR, f"#filtersModal select[name={name}]")
+        offered = [option.text for option in select.find_elements(By.TAG_NAME, "option")]
+        assert theirs not in offered
+        assert ("Personal" if name == "ledger" else "Main") in offered
 
     # A search through that form that matches both users' rows finds only this user's.
     fill_in(driver, "#filtersModal input[name=search]", "rent")

@@ -13,9 +13,19 @@ from django.db import transaction as db_transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from ledger import cached_reads, services
-from ledger.models import Transaction
-from ledger.tests.factories import CategoryFactory
+from ledger.choices import Role
+from ledger.models import Membership, Transaction
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    add_member,
+    main_account,
+    personal_ledger,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +115,65 @@ def _restore(client, user, tx):
     assert services.transaction_restore(record=record) is not None
 
 
+def _transfer(client, user, tx):
+    body = {"from_account": tx.account_id, "to_account": AccountFactory(owner=user).pk}
+    assert client.post(reverse("api:transfer-list"), {**body, "amount": "4"}).status_code == 201
+
+
+def _account_move(client, user, tx):
+    """Into another of the user's ledgers: both ledgers' answers end."""
+    other = SharedLedgerFactory(owner=user).accounts.get()
+    assert client.patch(detail(tx), {"account": other.pk}).status_code == 200
+
+
+def _anothers_write(client, user, tx):
+    """Another member of the ledger writes: the user's answers end too."""
+    housemate = UserFactory()
+    add_member(tx.ledger, housemate, Role.EDITOR)
+    services.transaction_create(
+        actor=housemate,
+        type="INCOME",
+        description="theirs",
+        amount=Decimal("8"),
+        account=tx.account,
+    )
+
+
+def _joined(client, user, tx):
+    """The user joins a ledger that has rows: they are in the user's answers at once."""
+    household = SharedLedgerFactory()
+    TransactionFactory(account=household.accounts.get(), amount=Decimal("4"))
+    add_member(household, user, Role.VIEWER)
+
+
+def _left(client, user, tx):
+    """The user leaves a ledger that has rows: they are out of the user's answers at once."""
+    household = SharedLedgerFactory()
+    TransactionFactory(account=household.accounts.get(), amount=Decimal("4"))
+    membership = add_member(household, user, Role.VIEWER)
+    assert summary(client)["count"] == 3  # cached with it
+    assert client.get(TRANSACTIONS).json()["count"] == 3
+    url = reverse("api:ledger-member-detail", args=[household.pk, user.pk])
+    assert client.delete(url).status_code == 204
+    assert not type(membership).objects.filter(pk=membership.pk).exists()
+
+
 @pytest.mark.parametrize(
-    "write", [_create, _put, _patch_if_match, _delete, _batch, _service_update, _restore]
+    "write",
+    [
+        _create,
+        _put,
+        _patch_if_match,
+        _delete,
+        _batch,
+        _service_update,
+        _restore,
+        _transfer,
+        _account_move,
+        _anothers_write,
+        _joined,
+        _left,
+    ],
 )
 def test_no_write_is_hidden_by_the_cache(auth_client, user, make_tx, ledger_cache, write):
     tx = make_tx(amount=Decimal("10"))
@@ -124,26 +191,38 @@ def test_no_write_is_hidden_by_the_cache(auth_client, user, make_tx, ledger_cach
     assert auth_client.get(TRANSACTIONS).json()["count"] == expected["count"]
 
 
+def _users_rows(user):
+    """The transactions of the ledgers the user is a member of, read here without the scope."""
+    ledgers = Membership.objects.filter(user=user).values("ledger_id")
+    return Transaction.objects.filter(ledger__in=ledgers)
+
+
 def services_free_totals(user) -> dict:
     """The totals, summed here in Python from the rows (not by the code under test)."""
-    amounts = list(Transaction.objects.filter(owner=user).values_list("amount", flat=True))
-    income = sum((a for a in amounts if a > 0), Decimal("0"))
-    expense = sum((a for a in amounts if a < 0), Decimal("0"))
+    rows = list(_users_rows(user).values_list("type", "amount"))
+
+    def total(kind, sign=0):
+        return sum((a for t, a in rows if t == kind and a * sign >= 0), Decimal("0"))
+
+    income, expense = total("INCOME"), total("EXPENSE")
     return {
         "income": f"{income:.2f}",
         "expense": f"{expense:.2f}",
         "balance": f"{income + expense:.2f}",
-        "count": len(amounts),
+        "transfers_in": f"{total('TRANSFER', 1):.2f}",
+        "transfers_out": f"{total('TRANSFER', -1):.2f}",
+        "count": len(rows),
     }
 
 
 def services_free_monthly_balances(user) -> dict[str, str]:
-    """Each month's balance, summed here in Python from the rows: a create without a date lands
-    in today's month, which is the factories' month only on some days."""
+    """Each month's balance (transfers left out), summed here in Python from the rows: a create
+    without a date lands in today's month, which is the factories' month only on some days."""
     balances: dict[str, Decimal] = {}
-    for day, amount in Transaction.objects.filter(owner=user).values_list("date", "amount"):
+    for day, kind, amount in _users_rows(user).values_list("date", "type", "amount"):
         month = day.isoformat()[:7]
-        balances[month] = balances.get(month, Decimal("0")) + amount
+        in_balance = amount if kind != "TRANSFER" else Decimal("0")
+        balances[month] = balances.get(month, Decimal("0")) + in_balance
     return {month: f"{balance:.2f}" for month, balance in balances.items()}
 
 
@@ -182,6 +261,42 @@ def test_a_write_raises_the_generation_in_its_own_transaction(user, other_user, 
     assert generation(user) == start + 1  # undone with the write it stood for
     assert Transaction.objects.filter(pk=tx.pk).exists()
     assert generation(other_user) == others
+
+
+def test_a_write_raises_the_generation_of_every_member_of_its_ledgers_only(user, other_user):
+    household = SharedLedgerFactory(owner=user)
+    viewer, outsider = UserFactory(), UserFactory()
+    add_member(household, viewer, Role.VIEWER)
+    add_member(personal_ledger(user), other_user, Role.VIEWER)
+    before = {u.pk: generation(u) for u in (user, other_user, viewer, outsider)}
+    services.transaction_create(
+        actor=user,
+        type="EXPENSE",
+        description="x",
+        amount=Decimal("1"),
+        account=household.accounts.get(),
+    )
+    after = {u.pk: generation(u) for u in (user, other_user, viewer, outsider)}
+    assert after == {
+        user.pk: before[user.pk] + 1,
+        viewer.pk: before[viewer.pk] + 1,
+        other_user.pk: before[other_user.pk],  # in the user's other ledger, not this one
+        outsider.pk: before[outsider.pk],
+    }
+    # A transfer between the two raises the members of both, once each.
+    services.transfer_create(
+        actor=user,
+        from_account=household.accounts.get(),
+        to_account=main_account(user),
+        amount=Decimal("1"),
+    )
+    again = {u.pk: generation(u) for u in (user, other_user, viewer, outsider)}
+    assert again == {
+        user.pk: after[user.pk] + 1,
+        viewer.pk: after[viewer.pk] + 1,
+        other_user.pk: after[other_user.pk] + 1,
+        outsider.pk: after[outsider.pk],
+    }
 
 
 def test_a_cached_read_is_at_most_one_cache_lookup(auth_client, make_tx, ledger_cache, monkeypatch):

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from conftest import bearer
 from ledger.demo import DEMO_EMAIL, month_start, seed_demo
 from ledger.models import Transaction
+from ledger.tests.factories import AccountFactory, main_account
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +111,22 @@ def test_a_server_in_utc_dates_a_purchase_on_its_users_day_behind_it_too(at):
     assert months(client) == {"2028-02": 1}
 
 
+def test_an_undated_transfer_is_dated_on_its_users_day(at, user):
+    """Both legs of a transfer sent without a date: Auckland's 1 February, not UTC's 31 January."""
+    client = at(datetime.datetime(2027, 1, 31, 12, 0, tzinfo=UTC), "Pacific/Auckland")
+    body = {
+        "from_account": main_account(user).pk,
+        "to_account": AccountFactory(owner=user).pk,
+        "amount": "5.00",
+    }
+    response = client.post(reverse("api:transfer-list"), body)
+    assert response.status_code == 201, response.content
+    assert response.json()["date"] == "2027-02-01"
+    legs = Transaction.objects.filter(transfer=response.json()["id"])
+    assert sorted(legs.values_list("date", flat=True)) == [datetime.date(2027, 2, 1)] * 2
+    assert months(client) == {"2027-02": 2}
+
+
 def test_a_date_sent_by_the_client_is_kept_whatever_the_zone(at):
     client = at(datetime.datetime(2027, 1, 31, 12, 0, tzinfo=UTC), "Pacific/Auckland")
     response = client.post(EXPENSES, {"description": "x", "amount": "1", "date": "2027-01-31"})
@@ -131,7 +148,7 @@ class TestDemoData:
     def test_it_fills_each_of_the_months_before_today(self, time_machine, today, expected):
         time_machine.move_to(datetime.datetime.combine(today, datetime.time(12), UTC), tick=False)
         call_command("seed_demo", months=3, stdout=StringIO())
-        rows = Transaction.objects.filter(owner__email=DEMO_EMAIL)
+        rows = Transaction.objects.filter(ledger__personal_for__email=DEMO_EMAIL)
         by_month: dict[str, int] = {}
         for day in rows.values_list("date", flat=True):
             by_month[day.isoformat()[:7]] = by_month.get(day.isoformat()[:7], 0) + 1
@@ -144,13 +161,13 @@ class TestDemoData:
         settings.TIME_ZONE = "Pacific/Auckland"
         time_machine.move_to(datetime.datetime(2027, 1, 31, 12, 0, tzinfo=UTC), tick=False)
         call_command("seed_demo", months=1, stdout=StringIO())
-        pizza = Transaction.objects.get(owner__email=DEMO_EMAIL, description="pizza")
+        pizza = Transaction.objects.get(ledger__personal_for__email=DEMO_EMAIL, description="pizza")
         assert pizza.date == datetime.date(2027, 2, 1)
 
     def test_the_same_day_gives_the_same_rows(self, db):
         def rows() -> list[tuple]:
             return list(
-                Transaction.objects.filter(owner__email=DEMO_EMAIL)
+                Transaction.objects.filter(ledger__personal_for__email=DEMO_EMAIL)
                 .order_by("id")
                 .values_list("description", "amount", "date", "category__name")
             )

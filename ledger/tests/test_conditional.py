@@ -8,7 +8,7 @@ from django.urls import reverse
 from ledger import services
 from ledger.models import Category, Transaction
 from ledger.services import unit_of_work
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import CategoryFactory, SharedLedgerFactory, main_account
 from ledger.view_mixins import etag_for
 
 pytestmark = pytest.mark.django_db
@@ -101,20 +101,37 @@ def test_categories_are_versioned_too(auth_client, category):
 def test_a_patch_writes_only_the_fields_it_names(auth_client, make_tx, user):
     """Without If-Match, a PATCH of the description must not undo a concurrent amount change."""
     tx = make_tx(amount=Decimal("5"))
-    with unit_of_work(user.pk):
+    with unit_of_work(tx.ledger_id):
         Transaction.objects.filter(pk=tx.pk).update(amount=Decimal("-9.00"))
     assert auth_client.patch(url(tx), {"description": "renamed"}).status_code == 200
     tx.refresh_from_db()
     assert (tx.description, tx.amount) == ("renamed", Decimal("-9.00"))
 
 
-def test_an_admin_save_bumps_the_version(make_tx):
+def test_an_admin_save_bumps_the_version(make_tx, user):
     tx = make_tx()
     tx.description = "edited in the admin"
-    services.transaction_save(transaction=tx, actor=tx.owner)
+    services.transaction_save(transaction=tx, actor=user)
     assert Transaction.objects.get(pk=tx.pk).version == 2
-    category = CategoryFactory(owner=tx.owner, name="C")
+    category = CategoryFactory(ledger=tx.ledger, name="C")
     category.name = "D"
-    with unit_of_work(tx.owner_id):
+    with unit_of_work(tx.ledger_id):
         category.save(update_fields=["name"])
     assert Category.objects.get(pk=category.pk).version == 2
+
+
+def test_ledgers_and_accounts_are_versioned_too(auth_client, user):
+    for name, pk, body in (
+        ("api:ledger-detail", SharedLedgerFactory(owner=user).pk, {"name": "Renamed"}),
+        ("api:account-detail", main_account(user).pk, {"name": "Current"}),
+    ):
+        detail = reverse(name, args=[pk])
+        etag = auth_client.get(detail)["ETag"]
+        assert etag == f'"{pk}-1"'
+        written = auth_client.patch(detail, body, HTTP_IF_MATCH=etag)
+        assert written.status_code == 200
+        assert written["ETag"] == f'"{pk}-2"'
+        stale = auth_client.patch(detail, {"name": "Other"}, HTTP_IF_MATCH=etag)
+        assert stale.status_code == 412
+        assert auth_client.delete(detail, HTTP_IF_MATCH=etag).status_code == 412
+        assert auth_client.get(detail).json()["name"] == body["name"]

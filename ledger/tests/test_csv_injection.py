@@ -8,10 +8,16 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from ledger import services
 from ledger.choices import TransactionType
 from ledger.exports import spreadsheet_text
 from ledger.models import Transaction
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger.tests.factories import (
+    CategoryFactory,
+    TransactionFactory,
+    main_account,
+    personal_ledger,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,10 +86,12 @@ def test_api_csv_export_neutralises_every_text_cell_and_keeps_amounts(auth_clien
     assert {row["description"] for row in rows} == {"'" + value for value in DANGEROUS}
 
 
-def test_admin_csv_export_neutralises_every_text_cell_and_keeps_amounts(client, dangerous_rows):
+def test_admin_csv_export_neutralises_every_text_cell_and_keeps_amounts(
+    client, user, dangerous_rows
+):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    dangerous_rows[0].owner.email = "-owner@example.com"
-    dangerous_rows[0].owner.save(update_fields=["email"])
+    services.ledger_update(ledger=personal_ledger(user), actor=user, name="-household")
+    services.account_update(account=main_account(user), actor=user, data={"name": "@main"})
     response = client.post(
         CHANGELIST,
         {"action": "export_csv", "_selected_action": [tx.pk for tx in dangerous_rows]},
@@ -91,7 +99,7 @@ def test_admin_csv_export_neutralises_every_text_cell_and_keeps_amounts(client, 
     rows = csv_rows(response)
     assert {row["description"] for row in rows} == {"'" + value for value in DANGEROUS}
     assert {row["category"] for row in rows} == {"'" + value for value in DANGEROUS}
-    assert {row["owner"] for row in rows} == {"'-owner@example.com"}
+    assert {(row["ledger"], row["account"]) for row in rows} == {("'-household", "'@main")}
     assert {row["amount"] for row in rows} == {"12.50", "-12.50"}
 
 
@@ -121,11 +129,14 @@ def test_export_then_import_gives_back_the_same_text(auth_client, user, upload):
     def rows_of(owner):
         return sorted(
             (t.date, t.type, t.description, t.amount, t.category.name, t.external_id)
-            for t in Transaction.objects.filter(owner=owner).select_related("category")
+            for t in Transaction.objects.filter(ledger__personal_for=owner).select_related(
+                "category"
+            )
         )
 
     assert rows_of(newcomer) == rows_of(user)
-    assert {t.description for t in Transaction.objects.filter(owner=newcomer)} == set(ROUND_TRIP)
+    restored = Transaction.objects.filter(account=main_account(newcomer))
+    assert {t.description for t in restored} == set(ROUND_TRIP)
 
 
 def test_the_header_of_an_export_is_recognised_case_and_spaces_aside(auth_client, user, upload):
@@ -135,7 +146,7 @@ def test_the_header_of_an_export_is_recognised_case_and_spaces_aside(auth_client
     )
     response = upload(auth_client, content)
     assert response.status_code == 202, response.content
-    tx = Transaction.objects.select_related("category").get(owner=user)
+    tx = Transaction.objects.select_related("category").get(ledger__personal_for=user)
     assert (tx.description, tx.category.name, tx.external_id) == ("=1+2", "@cat", "-ext")
 
 
@@ -152,11 +163,11 @@ def test_a_csv_of_another_shape_keeps_its_quotes(auth_client, user, upload, head
     line = ",".join(values[name] for name in header.split(","))
     response = upload(auth_client, f"{header}\n{line}\n")
     assert response.status_code == 202, response.content
-    tx = Transaction.objects.select_related("category").get(owner=user)
+    tx = Transaction.objects.select_related("category").get(ledger__personal_for=user)
     assert (tx.description, tx.category.name, tx.external_id) == ("'=1+2", "'quoted", "''ext")
 
 
 def test_a_quote_an_export_would_not_have_added_is_kept(auth_client, user, upload):
     content = "date,type,description,amount,category,external_id\n2026-11-01,,'90s party,-5,,\n"
     upload(auth_client, content)
-    assert Transaction.objects.get(owner=user).description == "'90s party"
+    assert Transaction.objects.get(account=main_account(user)).description == "'90s party"

@@ -10,7 +10,14 @@ from cashman_site.fastpaths.filters import DateField
 from conftest import bearer
 from ledger.choices import TransactionType
 from ledger.filters import TransactionFilter
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    main_account,
+    personal_ledger,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +102,12 @@ def test_filters_combine(auth_client, ledger):
         {"amount_max": "1.001"},
         {"category": "abc"},
         {"category": "999999"},
+        {"ledger": "abc"},
+        {"ledger": "999999"},
+        {"account": "abc"},
+        {"account": "999999"},
+        {"status": "done"},
+        {"status": "PENDING"},
     ],
 )
 def test_bad_filter_values_are_400_naming_the_filter(auth_client, ledger, params):
@@ -107,6 +120,63 @@ def test_another_users_category_cannot_be_used_as_a_filter(auth_client, ledger, 
     theirs = CategoryFactory(owner=other_user)
     response = auth_client.get(TRANSACTIONS, {"category": theirs.pk})
     assert response.status_code == 400
+
+
+def test_another_users_ledger_and_account_cannot_be_used_as_filters(
+    auth_client, ledger, other_user
+):
+    for params in (
+        {"ledger": personal_ledger(other_user).pk},
+        {"account": main_account(other_user).pk},
+    ):
+        response = auth_client.get(TRANSACTIONS, params)
+        assert response.status_code == 400
+        assert set(response.json()) == set(params)
+
+
+@pytest.fixture
+def household(user, ledger):
+    """A second ledger of the user's, with a transaction in each of two accounts."""
+    shared = SharedLedgerFactory(owner=user)
+    savings = AccountFactory(ledger=shared, name="Savings")
+    TransactionFactory(account=shared.accounts.get(name="Main"), description="Groceries")
+    TransactionFactory(account=savings, description="Deposit", type=TransactionType.INCOME)
+    return {"ledger": shared, "savings": savings}
+
+
+def test_ledger_and_account(auth_client, user, ledger, household):
+    mine = {"Salary November", "Pizza night", "Rent", "pizza refund"}
+    assert names(auth_client) == {*mine, "Groceries", "Deposit"}
+    assert names(auth_client, ledger=personal_ledger(user).pk) == mine
+    assert names(auth_client, ledger=household["ledger"].pk) == {"Groceries", "Deposit"}
+    assert names(auth_client, account=main_account(user).pk) == mine
+    assert names(auth_client, account=household["savings"].pk) == {"Deposit"}
+    assert names(auth_client, ledger=household["ledger"].pk, type="INCOME") == {"Deposit"}
+    # An account of another of one's ledgers than the one named: nothing, not an error.
+    assert names(auth_client, ledger=personal_ledger(user).pk, account=household["savings"].pk) == (
+        set()
+    )
+
+
+def test_status(auth_client, ledger):
+    cleared = ledger["rent"]
+    assert names(auth_client, status="pending") == {
+        "Salary November",
+        "Pizza night",
+        "Rent",
+        "pizza refund",
+    }
+    with_status = auth_client.patch(
+        reverse("api:transaction-detail", args=[cleared.pk]), {"status": "cleared"}
+    )
+    assert with_status.status_code == 200
+    assert names(auth_client, status="cleared") == {"Rent"}
+    assert names(auth_client, status="reconciled") == set()
+    assert names(auth_client, status="pending") == {
+        "Salary November",
+        "Pizza night",
+        "pizza refund",
+    }
 
 
 def test_filters_apply_to_incomes_and_expenses_too(auth_client, ledger):
@@ -217,6 +287,8 @@ def test_the_date_filter_reads_dates_as_djangos_date_field_does(value):
         {"category": "none", "type": "INCOME"},
         {"category": "999999"},  # no such category of yours
         {"amount_min": "-1"},
+        {"ledger": "999999"},
+        {"account": "999999", "status": "cleared"},
     ],
 )
 def test_without_the_fast_paths_the_filters_answer_the_same(auth_client, settings, params):

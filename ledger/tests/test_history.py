@@ -1,4 +1,5 @@
-"""Every create, update and delete of a transaction is recorded, readable by its owner."""
+"""Every create, update and delete of a transaction is recorded, readable by the members of its
+ledger (whoever made each change), and by no one else."""
 
 from decimal import Decimal
 
@@ -6,8 +7,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from conftest import bearer
+from ledger import services
+from ledger.choices import Role
 from ledger.models import Transaction
 from ledger.services import unit_of_work
+from ledger.tests.factories import SharedLedgerFactory, add_member
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +63,40 @@ def test_nobody_else_reads_it(auth_client, other_client):
     assert other_client.get(history_url(10**9)).status_code == 404
 
 
+def test_every_member_of_the_ledger_reads_it_with_who_made_each_change(
+    auth_client, user, other_user, other_client, api_client
+):
+    household = SharedLedgerFactory(owner=user)
+    add_member(household, other_user, Role.EDITOR)
+    viewer = UserFactory()
+    membership = add_member(household, viewer, Role.VIEWER)
+    api_client.credentials(HTTP_AUTHORIZATION=bearer(viewer))
+    account = household.accounts.get()
+    pk = auth_client.post(
+        EXPENSES, {"description": "shared", "amount": "5", "account": account.pk}
+    ).json()["id"]
+    detail = reverse("api:transaction-detail", args=[pk])
+    assert other_client.patch(detail, {"amount": "6"}).status_code == 200
+    for client in (auth_client, other_client, api_client):
+        entries = client.get(history_url(pk)).json()
+        assert [(e["action"], e["by"]) for e in entries] == [
+            ("created", user.email),
+            ("updated", other_user.email),
+        ]
+        assert entries[0]["values"]["account"] == account.pk
+    assert other_client.delete(detail).status_code == 204
+    assert [e["by"] for e in api_client.get(history_url(pk)).json()] == [
+        user.email,
+        other_user.email,
+        other_user.email,
+    ]
+    # Once out of the ledger, the viewer reads it no more: as if it never was.
+    services.member_remove(membership=membership, actor=user)
+    gone = api_client.get(history_url(pk))
+    assert gone.status_code == 404
+    assert gone.json() == api_client.get(history_url(10**9)).json()
+
+
 def test_staff_restore_a_deleted_transaction_from_the_admin(auth_client, client, category):
     pk = auth_client.post(
         EXPENSES, {"description": "restore me", "amount": "12.34", "category": category.pk}
@@ -98,7 +137,8 @@ def test_admin_edits_are_recorded_with_the_staff_user(client, make_tx):
     response = client.post(
         reverse("admin:ledger_transaction_change", args=[tx.pk]),
         {
-            "owner": tx.owner.pk,
+            "account": tx.account_id,
+            "status": "pending",
             "type": "EXPENSE",
             "description": "after",
             "amount": "10",
@@ -114,7 +154,7 @@ def test_admin_edits_are_recorded_with_the_staff_user(client, make_tx):
 def test_each_history_reads_its_own_rows(make_tx):
     first, second = make_tx(description="first"), make_tx(description="second")
     second.description = "second, edited"
-    with unit_of_work(second.owner_id):
+    with unit_of_work(second.ledger_id):
         second.save()
     assert [h.description for h in first.history.all()] == ["first"]
     assert [(h.history_type, h.description) for h in second.history.order_by("history_id")] == [

@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger.models import Category, IdempotencyKey, Transaction
+from ledger.choices import Role
+from ledger.models import Account, Category, IdempotencyKey, Ledger, Transaction
+from ledger.tests.factories import AccountFactory, SharedLedgerFactory, add_member, main_account
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,44 @@ def test_keys_are_scoped_per_user(auth_client, other_client):
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
     assert Transaction.objects.count() == 2
+
+
+def test_keys_are_per_user_within_a_shared_ledger_too(auth_client, other_client, user, other_user):
+    household = SharedLedgerFactory(owner=user)
+    add_member(household, other_user, Role.EDITOR)
+    body = {**BODY, "account": household.accounts.get().pk}
+    assert post(auth_client, "shared-key", body).status_code == 201
+    response = post(other_client, "shared-key", body)
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert Transaction.objects.filter(ledger=household).count() == 2
+
+
+@pytest.mark.parametrize(
+    "url, body",
+    [
+        ("api:transfer-list", "transfer"),
+        ("api:account-list", {"name": "Savings"}),
+        ("api:ledger-list", {"name": "Household"}),
+    ],
+)
+def test_the_households_creates_are_idempotent_too(auth_client, user, url, body):
+    if body == "transfer":
+        body = {
+            "from_account": main_account(user).pk,
+            "to_account": AccountFactory(owner=user).pk,
+            "amount": "5.00",
+        }
+    counts = (Transaction.objects.count(), Account.objects.count(), Ledger.objects.count())
+    first = post(auth_client, "h", body, reverse(url))
+    assert first.status_code == 201, first.content
+    again = post(auth_client, "h", body, reverse(url))
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    grew = (Transaction.objects.count(), Account.objects.count(), Ledger.objects.count())
+    # One transfer (two legs), one account, or one ledger (with its account "Main").
+    assert [b - a for a, b in zip(counts, grew, strict=True)] in ([2, 0, 0], [0, 1, 0], [0, 1, 1])
 
 
 def test_a_failed_request_stores_nothing_and_the_key_can_be_retried(auth_client):

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from ledger import imports, tasks
-from ledger.models import ImportJob, Transaction
+from ledger.models import Account, ImportJob, Transaction, Transfer
+from ledger.tests.factories import AccountFactory, main_account
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ class TestRowsAlike:
         assert created_and_duplicates(coffees(2)) == (2, 0)
         assert created_and_duplicates(coffees(2)) == (0, 2)
         assert created_and_duplicates(coffees(3)) == (1, 2)  # the third coffee is new
-        assert Transaction.objects.filter(owner=user).count() == 3
+        assert Transaction.objects.filter(account=main_account(user)).count() == 3
 
     def test_a_description_ending_like_a_count_is_not_mistaken_for_one(self, auth_client, upload):
         content = (
@@ -176,7 +177,7 @@ class TestRowsAlike:
         )
         job = ImportJob.objects.get(pk=upload(other_client, exported).json()["id"])
         assert (job.created_count, job.duplicate_count) == (2, 0)
-        assert Transaction.objects.filter(owner=other_user).count() == 2
+        assert Transaction.objects.filter(account=main_account(other_user)).count() == 2
 
     def test_restores_of_two_ledgers_sharing_ids_keep_both(self, auth_client, user, upload):
         """Two servers' exports number their rows alike: the export's source tells them apart,
@@ -206,7 +207,7 @@ class TestRowsAlike:
         )
         header = json.loads(exported.split(b"\n")[0][:-1] + b"}")
         assert header["source"] == imports.export_source(user)
-        lost = Transaction.objects.filter(owner=user, description="coffee").first()
+        lost = Transaction.objects.filter(ledger__personal_for=user, description="coffee").first()
         auth_client.delete(reverse("api:transaction-detail", args=[lost.pk]))
 
         def restore() -> tuple[int, int]:
@@ -255,7 +256,7 @@ class TestInterruptedJobs:
         assert job.status == "succeeded", job.failure
         assert (job.rows_processed, job.created_count, job.duplicate_count) == (35, 35, 0)
         assert job.attempts == 2
-        assert Transaction.objects.filter(owner=user).count() == 35
+        assert Transaction.objects.filter(account=main_account(user)).count() == 35
         assert imports.import_recover() == []
 
     def test_a_worker_taken_over_stops_without_committing_its_batch(
@@ -275,12 +276,12 @@ class TestInterruptedJobs:
 
         first = imports.import_run(job=imports.import_claim(job_id=job.pk), progress=thought_dead)
         assert first.status == "running"  # it stopped; it did not end the job
-        assert Transaction.objects.filter(owner=user).count() == 10
+        assert Transaction.objects.filter(account=main_account(user)).count() == 10
 
         done = imports.import_run(job=successor[0])
         assert done.status == "succeeded"
         assert (done.created_count, done.duplicate_count) == (35, 0)
-        assert Transaction.objects.filter(owner=user).count() == 35
+        assert Transaction.objects.filter(account=main_account(user)).count() == 35
 
     def test_a_job_that_keeps_killing_its_worker_fails_with_a_reason(
         self, auth_client, queued, settings, time_machine, user
@@ -301,7 +302,7 @@ class TestInterruptedJobs:
         assert answer["status"] == "failed"
         assert answer["failure"].startswith("The import's worker stopped while running it, 2 times")
         assert "after 20 rows (they are kept)" in answer["failure"]
-        assert Transaction.objects.filter(owner=user).count() == 20
+        assert Transaction.objects.filter(account=main_account(user)).count() == 20
         assert imports.import_recover() == []
 
     def test_a_pending_job_whose_message_was_lost_is_queued_again(
@@ -395,9 +396,163 @@ def test_two_uploads_of_the_same_file_at_once_both_finish(settings):
     ]
     assert sum(job.created_count for job in finished) == 400
     assert sum(job.duplicate_count for job in finished) == 400
-    assert Transaction.objects.filter(owner=owner).count() == 400
-    total = sum(Transaction.objects.filter(owner=owner).values_list("amount", flat=True))
+    assert Transaction.objects.filter(account=main_account(owner)).count() == 400
+    rows = Transaction.objects.filter(account=main_account(owner))
+    total = sum(rows.values_list("amount", flat=True))
     assert total == -sum(Decimal(1 + i % 7) for i in range(400))
+
+
+def account(id_: int, name: str, ledger: int = 10, **values) -> dict:
+    base = {"kind": "checking", "opening_balance": "0.00", "opening_date": "2026-01-01"}
+    return {"id": id_, "ledger": ledger, "name": name, "archived": False, **base, **values}
+
+
+def transfer(id_: int, out: int, into: int, legs: tuple[int, int], amount="25.00") -> dict:
+    return {
+        "id": id_,
+        "from_account": out,
+        "to_account": into,
+        "amount": amount,
+        "date": "2026-11-04",
+        "description": "Transfer",
+        "from_transaction": legs[0],
+        "to_transaction": legs[1],
+    }
+
+
+def leg(id_: int, transfer_id: int, account_id: int, amount: str, **values) -> dict:
+    return row(
+        id_,
+        "Transfer",
+        type="TRANSFER",
+        amount=amount,
+        account=account_id,
+        transfer=transfer_id,
+        **values,
+    )
+
+
+def restore_export(rows: list, transfers: list, accounts=None) -> bytes:
+    """An export of another server: a personal ledger (10) with Main (1) and Savings (2)."""
+    accounts = accounts or [account(1, "Main"), account(2, "Savings", kind="savings")]
+    ledgers = [{"id": 10, "name": "Personal", "personal": True, "categories": []}]
+    return export_file(
+        rows, source="elsewhere", ledgers=ledgers, accounts=accounts, transfers=transfers
+    )
+
+
+class TestRestores:
+    def test_a_transfer_whose_legs_straddle_an_interruption_is_made_once(
+        self, queued, settings, time_machine, user
+    ):
+        """The first leg is committed with its batch, the worker dies; the resumed job reads it
+        again, pairs it with the second, and counts both legs once."""
+        settings.CASHMAN_IMPORT_BATCH_SIZE = 2
+        time_machine.move_to(timezone.now(), tick=False)
+        rows = [
+            row(1, "rent", account=1),
+            leg(2, 7, 1, "-25.00", status="cleared"),
+            row(3, "coffee", account=2),
+            leg(4, 7, 2, "25.00", category="Saving"),
+            row(5, "tea", account=2),
+        ]
+        job = queued(restore_export(rows, [transfer(7, 1, 2, (2, 4))]), "b.json")
+        with pytest.raises(WorkerDied):
+            imports.import_run(
+                job=imports.import_claim(job_id=job.pk), progress=die_after_first_batch
+            )
+        job.refresh_from_db()
+        assert (job.rows_processed, job.created_count) == (2, 1)  # the leg waits for its pair
+        assert not Transfer.objects.exists()
+
+        time_machine.shift(datetime.timedelta(seconds=settings.CASHMAN_IMPORT_STALE_SECONDS + 1))
+        done = imports.import_run(job=imports.import_claim(job_id=job.pk))
+        assert done.status == "succeeded", done.failure
+        assert (done.created_count, done.duplicate_count, done.invalid_count) == (5, 0, 0)
+        made = Transfer.objects.get()
+        out, into = sorted(made.legs.select_related("account", "category"), key=lambda t: t.amount)
+        savings = Account.objects.get(name="Savings", ledger__personal_for=user)
+        assert (out.account, out.amount, out.status) == (
+            main_account(user),
+            Decimal("-25.00"),
+            "cleared",
+        )
+        assert (into.account, into.amount, into.category.name) == (
+            savings,
+            Decimal("25.00"),
+            "Saving",
+        )
+        assert savings.kind == "savings"
+        placed = dict(
+            Transaction.objects.filter(transfer=None).values_list("description", "account")
+        )
+        assert placed == {"rent": main_account(user).pk, "coffee": savings.pk, "tea": savings.pk}
+
+    def test_a_leg_alone_in_the_file_still_makes_its_whole_transfer(self, auth_client, upload):
+        content = restore_export([leg(2, 7, 1, "-25.00")], [transfer(7, 1, 2, (2, 4))])
+        job = ImportJob.objects.get(pk=upload(auth_client, content, "b.json").json()["id"])
+        assert (job.created_count, job.duplicate_count) == (1, 0), job.errors
+        assert Transfer.objects.get().legs.count() == 2
+        again = ImportJob.objects.get(pk=upload(auth_client, content, "b.json").json()["id"])
+        assert (again.created_count, again.duplicate_count) == (0, 1)
+        assert Transfer.objects.count() == 1
+
+    def test_a_transfer_that_cannot_be_made_again_is_invalid_not_two_rows(
+        self, auth_client, upload
+    ):
+        """Two exported accounts of one name (in two personal ledgers) are one account here: a
+        transfer between them has nowhere to go. A leg row naming no listed transfer is invalid
+        too. Neither becomes plain rows."""
+        accounts = [account(1, "Main"), account(2, "main", ledger=11)]
+        rows = [leg(2, 7, 1, "-25.00"), leg(4, 7, 2, "25.00"), leg(5, 8, 1, "-1.00")]
+        content = restore_export(rows, [transfer(7, 1, 2, (2, 4))], accounts)
+        job = ImportJob.objects.get(pk=upload(auth_client, content, "b.json").json()["id"])
+        assert (job.status, job.created_count, job.invalid_count) == ("succeeded", 0, 3)
+        errors = {e["row"]: e["errors"] for e in job.errors}
+        assert "a transfer needs two" in errors[3]["transfer"][0]
+        assert "not among the export's transfers" in errors[5]["transfer"][0]
+        assert not Transaction.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("header", "message"),
+        [
+            ({"accounts": {"id": 1}}, "accounts must be a list of objects"),
+            ({"accounts": [account(1, "Main", opening_balance="1.234")]}, "more than two decimal"),
+            ({"accounts": [account(1, "Main", kind="vault")]}, "kind must be one of"),
+            ({"transfers": [transfer(7, 1, 2, (2, 4))]}, "names an account it omits"),
+            ({"ledgers": [{"id": "x", "name": "Personal"}]}, "id must be an id"),
+            ({"server": 5}, "server must be a short text"),
+        ],
+        ids=[
+            "accounts-object",
+            "balance-precision",
+            "kind",
+            "transfer-account",
+            "ledger-id",
+            "server",
+        ],
+    )
+    def test_a_header_that_cannot_be_restored_is_a_400(self, auth_client, upload, header, message):
+        response = upload(auth_client, export_file([row(1)], **header), "b.json")
+        assert response.status_code == 400, response.content
+        assert message in response.json()["file"][0]
+        assert not ImportJob.objects.exists()
+
+    def test_an_export_goes_into_the_account_of_the_upload_where_it_names_none(
+        self, auth_client, user, django_capture_on_commit_callbacks
+    ):
+        savings = AccountFactory(owner=user, name="Savings")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = auth_client.post(
+                IMPORTS,
+                {
+                    "file": SimpleUploadedFile("b.json", export_file([row(1)])),
+                    "account": savings.pk,
+                },
+                format="multipart",
+            )
+        assert response.status_code == 202, response.content
+        assert Transaction.objects.get().account == savings
 
 
 class TestCommands:

@@ -4,10 +4,19 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from ledger.choices import Role
 from ledger.models import Category, ImportJob, Transaction
+from ledger.tests.factories import (
+    AccountFactory,
+    SharedLedgerFactory,
+    add_member,
+    main_account,
+    personal_ledger,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +43,7 @@ def test_a_csv_is_imported_with_signs_types_and_categories(auth_client, user, up
     assert job["rows_total"] == 4 and job["progress"] == 1.0
     rows = {
         t.description: (t.type, t.amount, t.category.name if t.category else None, t.external_id)
-        for t in Transaction.objects.filter(owner=user)
+        for t in Transaction.objects.filter(account=main_account(user))
     }
     assert rows == {
         "Salary": ("INCOME", Decimal("3000.00"), "Work", None),
@@ -42,7 +51,10 @@ def test_a_csv_is_imported_with_signs_types_and_categories(auth_client, user, up
         "Refund": ("INCOME", Decimal("12.00"), "food", None),
         "Cinema": ("EXPENSE", Decimal("-15.00"), None, "bank-77"),
     }
-    assert sorted(Category.objects.filter(owner=user).values_list("name", flat=True)) == [
+    assert job["account"] == main_account(user).pk
+    assert set(Transaction.objects.values_list("created_by", "status")) == {(user.pk, "pending")}
+    names = Category.objects.filter(ledger=personal_ledger(user)).values_list("name", flat=True)
+    assert sorted(names) == [
         "Work",
         "food",
     ]
@@ -52,7 +64,7 @@ def test_importing_the_same_file_twice_adds_nothing(auth_client, user, upload):
     upload(auth_client, CSV)
     job = job_of(auth_client, upload(auth_client, CSV))
     assert (job["created_count"], job["duplicate_count"]) == (0, 4)
-    assert Transaction.objects.filter(owner=user).count() == 4
+    assert Transaction.objects.filter(account=main_account(user)).count() == 4
 
 
 def test_invalid_rows_are_reported_by_row_and_the_rest_imported(auth_client, user, upload):
@@ -133,7 +145,7 @@ def test_import_csv_command_runs_the_same_code(user, tmp_path):
     call_command("import_csv", str(path), user=user.email, stdout=out)
     assert "succeeded: 4 created, 0 duplicates, 0 invalid of 4 rows." in out.getvalue()
     assert "[####" in out.getvalue()
-    assert Transaction.objects.filter(owner=user).count() == 4
+    assert Transaction.objects.filter(account=main_account(user)).count() == 4
 
 
 def test_imports_run_in_batches_with_a_query_count_that_does_not_grow_per_row(
@@ -144,3 +156,97 @@ def test_imports_run_in_batches_with_a_query_count_that_does_not_grow_per_row(
     with django_assert_max_num_queries(150):
         job = job_of(auth_client, upload(auth_client, "date,description,amount\n" + lines))
     assert job["created_count"] == 1000
+
+
+@pytest.fixture
+def upload_into(django_capture_on_commit_callbacks):
+    """POST a CSV to imports/ naming an account, running what it queues (as `upload` does)."""
+
+    def post(client, account, content=CSV):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                IMPORTS,
+                {"file": SimpleUploadedFile("bank.csv", content.encode()), "account": account},
+                format="multipart",
+            )
+
+    return post
+
+
+class TestAccounts:
+    def test_a_csv_goes_into_the_account_named(self, auth_client, user, upload_into):
+        savings = AccountFactory(owner=user, name="Savings")
+        job = job_of(auth_client, upload_into(auth_client, savings.pk))
+        assert (job["status"], job["account"], job["created_count"]) == ("succeeded", savings.pk, 4)
+        assert Transaction.objects.filter(account=savings).count() == 4
+        assert not Transaction.objects.filter(account=main_account(user)).exists()
+
+    def test_an_editor_imports_into_a_shared_ledger_with_its_categories(
+        self, auth_client, user, other_user, upload_into
+    ):
+        household = SharedLedgerFactory(owner=other_user)
+        add_member(household, user, Role.EDITOR)
+        joint = household.accounts.get()
+        job = job_of(auth_client, upload_into(auth_client, joint.pk))
+        assert job["created_count"] == 4
+        rows = Transaction.objects.filter(account=joint)
+        assert set(rows.values_list("ledger", "created_by")) == {(household.pk, user.pk)}
+        assert set(Category.objects.values_list("ledger", flat=True)) == {household.pk}
+        assert ImportJob.objects.get().owner == user
+
+    def test_the_same_file_into_two_accounts_lands_in_both(
+        self, auth_client, user, upload, upload_into
+    ):
+        savings = AccountFactory(owner=user, name="Savings")
+        upload(auth_client, CSV)
+        job = job_of(auth_client, upload_into(auth_client, savings.pk))
+        assert (job["created_count"], job["duplicate_count"]) == (4, 0)
+
+    def test_a_viewers_import_is_403_and_records_no_job(
+        self, auth_client, user, other_user, upload_into
+    ):
+        household = SharedLedgerFactory(owner=other_user)
+        add_member(household, user, Role.VIEWER)
+        response = upload_into(auth_client, household.accounts.get().pk)
+        assert response.status_code == 403
+        assert not ImportJob.objects.exists()
+        assert not Transaction.objects.exists()
+
+    def test_an_account_of_a_ledger_one_is_not_in_is_400_like_none_at_all(
+        self, auth_client, other_user, upload_into
+    ):
+        theirs = upload_into(auth_client, main_account(other_user).pk)
+        missing = upload_into(auth_client, 999_999)
+        assert theirs.status_code == missing.status_code == 400
+        assert theirs.json()["account"][0].replace(str(main_account(other_user).pk), "N") == (
+            missing.json()["account"][0].replace("999999", "N")
+        )
+        assert not ImportJob.objects.exists()
+
+    def test_an_archived_account_is_400(self, auth_client, user, upload_into):
+        closed = AccountFactory(owner=user, name="Closed", archived=True)
+        response = upload_into(auth_client, closed.pk)
+        assert response.status_code == 400
+        assert "archived" in response.json()["account"][0]
+        assert not ImportJob.objects.exists()
+
+    def test_a_transfer_row_of_a_csv_is_invalid(self, auth_client, user, upload):
+        content = (
+            "date,description,amount,type\n2026-11-01,to savings,-5,TRANSFER\n2026-11-01,ok,5,\n"
+        )
+        job = job_of(auth_client, upload(auth_client, content))
+        assert (job["created_count"], job["invalid_count"]) == (1, 1)
+        assert "JSON export" in job["errors"][0]["errors"]["type"][0]
+
+    def test_the_import_csv_command_takes_an_account(self, user, other_user, tmp_path):
+        path = tmp_path / "bank.csv"
+        path.write_text(CSV)
+        savings = AccountFactory(owner=user, name="Savings")
+        out = StringIO()
+        call_command("import_csv", str(path), user=user.email, account=savings.pk, stdout=out)
+        assert "succeeded: 4 created" in out.getvalue()
+        assert Transaction.objects.filter(account=savings).count() == 4
+        with pytest.raises(CommandError, match="No account"):
+            call_command(
+                "import_csv", str(path), user=user.email, account=main_account(other_user).pk
+            )

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cashman_site import keyset
-from ledger.choices import TransactionType
+from ledger.choices import Role, TransactionType
+from ledger.tests.factories import SharedLedgerFactory, TransactionFactory, add_member
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,23 @@ class TestTheSameRowsAsPageNumbers:
         first = auth_client.get(TRANSACTIONS, {"cursor": "", "page_size": 20}).json()
         assert first["previous"] is None and first["next"] is None
         assert len(first["results"]) == 17
+
+    @pytest.mark.parametrize("query", [{}, {"ordering": "amount"}, {"ledger": "HOUSEHOLD"}])
+    def test_across_ledgers(self, auth_client, user, other_user, ledger, query):
+        """Rows of the user's own ledger and of a household they view, with the same keys."""
+        household = SharedLedgerFactory(owner=other_user)
+        add_member(household, user, Role.VIEWER)
+        for n in range(7):
+            TransactionFactory(
+                account=household.accounts.get(),
+                amount=Decimal(("7.50", "20.00")[n % 2]),
+                date=DAY + datetime.timedelta(days=n % 4),
+            )
+        if query.get("ledger"):
+            query = {"ledger": household.pk}
+        pages = walk(auth_client, query, size=4)
+        assert joined(pages) == numbered(auth_client, query)
+        assert len(joined(pages)) == (7 if query.get("ledger") else 24)
 
     def test_an_empty_list(self, auth_client):
         body = auth_client.get(TRANSACTIONS, {"cursor": ""}).json()
@@ -211,17 +229,25 @@ class TestTheCursor:
 
 
 class TestQueries:
-    def test_a_deep_page_is_one_query_after_the_user_and_counts_nothing(self, auth_client, ledger):
+    @pytest.mark.parametrize("cache_seconds", [0, 300], ids=["no-cache", "ledger-cache"])
+    def test_a_deep_page_is_one_query_after_the_user_and_their_ledgers_and_counts_nothing(
+        self, auth_client, ledger, settings, cache_seconds
+    ):
+        settings.CASHMAN_LEDGER_CACHE_SECONDS = cache_seconds
         url = auth_client.get(TRANSACTIONS, {"cursor": "", "page_size": 3}).json()["next"]
         url = auth_client.get(url).json()["next"]
         with CaptureQueriesContext(connection) as queries:
             answer = auth_client.get(url)
         assert answer.status_code == 200
         statements = [q["sql"] for q in queries.captured_queries]
-        assert len(statements) == 2  # the user, the page
+        # The user, their memberships (once per request: the scope's ledgers; from the ledger
+        # cache once read at this generation), the page.
+        memberships = [sql for sql in statements if "ledger_membership" in sql]
+        assert len(memberships) == (0 if cache_seconds else 1)
+        assert len(statements) == 2 + len(memberships)
         assert not any("COUNT(" in sql.upper() for sql in statements)
         # The first key's bound stands on its own, so the index range can start there.
-        page = statements[1].replace('"', "")
+        page = statements[-1].replace('"', "")
         assert "ledger_transaction.date <= " in page
 
 

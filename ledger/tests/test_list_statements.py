@@ -9,8 +9,16 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from ledger.choices import TransactionType
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger import services
+from ledger.choices import Role, TransactionType
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    add_member,
+    main_account,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +38,8 @@ class TestListStatements:
 
     @pytest.fixture
     def mixed(self, user, other_user, make_tx):
+        """The user's own rows, a household's (where they are a viewer) and transfers' legs, one
+        of them leaving the household for a ledger the user is not in."""
         food = CategoryFactory(owner=user, name="Food")
         for i in range(9):  # 5 incomes and 4 expenses: two pages of 3 of each
             make_tx(
@@ -40,6 +50,35 @@ class TestListStatements:
                 category=food if i % 3 else None,
             )
         TransactionFactory(owner=other_user, description="Coffee not yours")
+        household = SharedLedgerFactory(owner=other_user)
+        add_member(household, user, Role.VIEWER)
+        joint = household.accounts.get()
+        for i in range(2):
+            TransactionFactory(
+                account=joint,
+                type=TransactionType.INCOME if i else TransactionType.EXPENSE,
+                amount=Decimal(f"{i + 2}.50"),
+                description=f"Coffee shared {i}",
+                date=datetime.date(2026, 2, 1),
+            )
+        savings = AccountFactory(owner=user, name="Savings")
+        services.transfer_create(
+            actor=user,
+            from_account=main_account(user),
+            to_account=savings,
+            amount=Decimal("4.25"),
+            date=datetime.date(2026, 2, 1),
+            description="Rent savings",
+        )
+        services.transfer_create(
+            actor=other_user,
+            from_account=joint,
+            to_account=main_account(other_user),
+            amount=Decimal("1.75"),
+            date=datetime.date(2026, 3, 1),
+            description="Coffee transfer",
+        )
+        self.ids = {"HOUSEHOLD": household.pk, "SAVINGS": savings.pk, "FOOD": food.pk}
         return food
 
     @pytest.mark.parametrize("url", [TRANSACTIONS, INCOMES, EXPENSES])
@@ -73,12 +112,19 @@ class TestListStatements:
             {"category": "none"},
             {"category": "FOOD"},  # filled in with the category's id below
             {"category": "FOOD", "search": "coffee", "page": 2},
+            {"ledger": "HOUSEHOLD"},
+            {"ledger": "HOUSEHOLD", "type": "TRANSFER"},
+            {"account": "SAVINGS"},
+            {"type": "TRANSFER", "ordering": "amount"},
+            {"status": "pending", "search": "coffee", "page": 2},
+            {"status": "cleared"},
         ],
     )
     def test_filtered_pages_are_the_querysets(self, auth_client, mixed, orm_only_answers, filters):
         params = {"page_size": 3, **filters}
-        if params.get("category") == "FOOD":
-            params["category"] = mixed.pk
+        for name in ("category", "ledger", "account"):
+            if params.get(name) in self.ids:
+                params[name] = self.ids[params[name]]
         # Twice: the second request runs the statements the first one made.
         first, second = (page_of(auth_client.get(TRANSACTIONS, params)) for _ in range(2))
         assert first == second == orm_only_answers(params)
@@ -95,7 +141,9 @@ class TestListStatements:
         params = {"search": "coffee"}
         mine = page_of(auth_client.get(TRANSACTIONS, params))
         theirs = page_of(other_client.get(TRANSACTIONS, params))
-        assert (mine[1], theirs[1]) == (6, 1)
+        # Mine: 6 own, 2 of the household, the transfer's leg in it. Theirs: 1 own, the same 2,
+        # both legs of the transfer (into their own ledger).
+        assert (mine[1], theirs[1]) == (9, 5)
         assert theirs == orm_only_answers(params, client=other_client)
 
     def test_an_empty_ledger(self, auth_client, other_user, make_tx):

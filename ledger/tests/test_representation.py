@@ -14,16 +14,21 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from cashman_site.serializers import row_representation, value_columns
-from ledger import selectors
-from ledger.choices import TransactionType
-from ledger.models import Transaction
+from ledger import selectors, services
+from ledger.choices import TransactionStatus, TransactionType
+from ledger.models import Membership, Transaction
 from ledger.serializers import (
     CategorySummarySerializer,
     MonthlySummarySerializer,
     SummarySerializer,
     TransactionSerializer,
 )
-from ledger.tests.factories import CategoryFactory
+from ledger.tests.factories import (
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    main_account,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,11 +46,24 @@ def fields_representation(tx: Transaction) -> dict:
 
 @pytest.fixture
 def varied(user, make_tx):
+    """Rows of every shape: with and without a category, cleared, in a shared ledger, and a
+    transfer's two legs."""
     food = CategoryFactory(owner=user, name="Food")
+    household = SharedLedgerFactory(owner=user)
+    transfer = services.transfer_create(
+        actor=user,
+        from_account=main_account(user),
+        to_account=household.accounts.get(),
+        amount=Decimal("3.30"),
+        date=datetime.date(2026, 6, 30),
+    )
     return [
         make_tx(amount=Decimal("0.01"), category=food),
         make_tx(type=TransactionType.INCOME, amount=Decimal("9999999999.99")),
         make_tx(amount=Decimal("20"), description="Café ünïcode", date=datetime.date(1999, 12, 31)),
+        make_tx(amount=Decimal("7"), status=TransactionStatus.CLEARED),
+        TransactionFactory(account=household.accounts.get(), amount=Decimal("5")),
+        *transfer.legs.all(),
     ]
 
 
@@ -55,7 +73,7 @@ class TestRepresentation:
         columns = value_columns(TransactionSerializer)
         assert columns == (
             "id", "type", "description", "amount", "date", "category", "category__name",
-            "created_at", "updated_at",
+            "account", "ledger", "status", "transfer", "created_at", "updated_at",
         )  # fmt: skip
         rows = list(Transaction.objects.order_by("id").values(*columns))
         instances = list(Transaction.objects.select_related("category").order_by("id"))
@@ -91,6 +109,10 @@ class TestRepresentation:
                 "date": datetime.date(2026, 1, 2),
                 "category": None,
                 "category__name": None,
+                "account": 1,
+                "ledger": 1,
+                "status": TransactionStatus.PENDING,
+                "transfer": None,
                 "created_at": instant,
                 "updated_at": None,
             }
@@ -100,7 +122,10 @@ class TestRepresentation:
 
     def test_list_rows_equal_the_detail_answers(self, auth_client, varied):
         rows = auth_client.get(TRANSACTIONS).json()["results"]
-        assert len(rows) == 3
+        assert len(rows) == 7
+        assert {row["status"] for row in rows} == {"pending", "cleared"}
+        assert len({row["ledger"] for row in rows}) == 2
+        assert len({row["transfer"] for row in rows}) == 2  # None and the transfer's id
         for row in rows:
             assert (
                 auth_client.get(reverse("api:transaction-detail", args=[row["id"]])).json() == row
@@ -131,7 +156,8 @@ class TestSummaryRepresentation:
         self, auth_client, user, varied, make_tx, url, selector, serializer
     ):
         make_tx(amount=Decimal("0.10"), date=datetime.date(1999, 12, 1))  # two rows in one month
-        rows = selector(transactions=Transaction.objects.filter(owner=user))
+        ledgers = Membership.objects.filter(user=user).values("ledger_id")
+        rows = selector(transactions=Transaction.objects.filter(ledger__in=ledgers))
         many = isinstance(rows, list)
         expected = json.loads(JSONRenderer().render(serializer(rows, many=many).data))
         response = auth_client.get(url)

@@ -4,9 +4,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from accounts.models import User
 from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD
-from ledger.models import Transaction
+from ledger.models import Category, Transaction
 from ledger.services import unit_of_work
+from ledger.tests.factories import main_account, personal_ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +17,7 @@ def test_seed_demo_creates_the_tutorial_rows_and_history_once(api_client):
     out = StringIO()
     call_command("seed_demo", months=3, stdout=out)
     assert DEMO_EMAIL in out.getvalue()
-    rows = Transaction.objects.filter(owner__email=DEMO_EMAIL)
+    rows = Transaction.objects.filter(ledger__personal_for__email=DEMO_EMAIL)
     tutorial = dict(
         rows.filter(description__in=["Dividends", "pizza", "Rock Concert"]).values_list(
             "description", "amount"
@@ -30,6 +32,11 @@ def test_seed_demo_creates_the_tutorial_rows_and_history_once(api_client):
     count = rows.count()
     assert count == 4 + 3 * 13
     assert len({d.strftime("%Y-%m") for d in rows.values_list("date", flat=True)}) == 4
+    demo = User.objects.get(email=DEMO_EMAIL)
+    assert set(rows.values_list("account", "created_by")) == {(main_account(demo).pk, demo.pk)}
+    assert set(
+        Category.objects.filter(ledger__personal_for=demo).values_list("name", flat=True)
+    ) == {"Rent", "Groceries", "Transport", "Fun", "Eating out", "Salary"}
 
     call_command("seed_demo", stdout=StringIO())
     assert rows.count() == count
@@ -42,7 +49,8 @@ def test_seed_demo_creates_the_tutorial_rows_and_history_once(api_client):
 
 def test_seed_demo_reset_recreates(db):
     call_command("seed_demo", months=1, stdout=StringIO())
-    with unit_of_work():
+    demo = User.objects.get(email=DEMO_EMAIL)
+    with unit_of_work(personal_ledger(demo).pk):
         Transaction.objects.filter(description="pizza").delete()
     call_command("seed_demo", months=1, reset=True, stdout=StringIO())
     assert Transaction.objects.filter(description="pizza").count() == 1

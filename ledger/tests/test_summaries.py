@@ -7,9 +7,16 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from ledger import selectors
-from ledger.choices import TransactionType
-from ledger.tests.factories import CategoryFactory, TransactionFactory
+from ledger import selectors, services
+from ledger.choices import Role, TransactionType
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    TransactionFactory,
+    add_member,
+    main_account,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,37 +25,110 @@ MONTHLY = reverse("api:summary-monthly")
 BY_CATEGORY = reverse("api:summary-by-category")
 
 
+KINDS = (TransactionType.INCOME, TransactionType.EXPENSE)
+DESCRIPTIONS = ["coffee", "salary", "Groceries", "rent"]
+
+
 @pytest.fixture
 def random_ledger(user, other_user):
-    """Two hundred transactions of varied sign, month and category, plus noise of another user."""
+    """Two hundred transactions of varied sign, month, category, account and ledger (the user's
+    own and a household's, written by its other member too), transfers between them and out of
+    the household to a ledger the user is not in, plus noise of another user and ledger. Returns
+    the rows the user sees."""
     rng = random.Random(20261122)
-    categories = [CategoryFactory(owner=user, name=name) for name in ("Food", "Rent", "Fun")]
+    household = SharedLedgerFactory(owner=user, name="Household")
+    add_member(household, other_user, Role.EDITOR)
+    accounts = [
+        main_account(user),
+        AccountFactory(owner=user, name="Savings"),
+        household.accounts.get(),
+        AccountFactory(ledger=household, name="Joint savings"),
+    ]
+    categories = {
+        ledger.pk: [CategoryFactory(ledger=ledger, name=name) for name in names]
+        for ledger, names in (
+            (accounts[0].ledger, ("Food", "Rent", "Fun")),
+            (household, ("Food", "Bills")),
+        )
+    }
+
+    def date() -> datetime.date:
+        return datetime.date(2026, 1, 1) + datetime.timedelta(days=rng.randint(0, 330))
+
+    def amount() -> Decimal:
+        return Decimal(rng.randint(1, 500_000)) / 100
+
     rows = []
     for _ in range(200):
+        account = rng.choice(accounts)
         rows.append(
             TransactionFactory(
-                owner=user,
-                type=rng.choice(TransactionType.values),
-                amount=Decimal(rng.randint(1, 500_000)) / 100,
-                date=datetime.date(2026, 1, 1) + datetime.timedelta(days=rng.randint(0, 330)),
-                category=rng.choice([*categories, None]),
-                description=rng.choice(["coffee", "salary", "Groceries", "rent"]),
+                account=account,
+                created_by=rng.choice([user, other_user]) if account.ledger == household else user,
+                type=rng.choice(KINDS),
+                amount=amount(),
+                date=date(),
+                category=rng.choice([*categories[account.ledger_id], None]),
+                description=rng.choice(DESCRIPTIONS),
             )
         )
+    for _ in range(15):
+        from_account, to_account = rng.sample(accounts, 2)
+        transfer = services.transfer_create(
+            actor=user,
+            from_account=from_account,
+            to_account=to_account,
+            amount=amount(),
+            date=date(),
+            description=rng.choice(DESCRIPTIONS),
+        )
+        rows.extend(transfer.legs.all())
+    # Out of the household into the other member's own ledger: the user sees one leg.
+    for _ in range(5):
+        transfer = services.transfer_create(
+            actor=other_user,
+            from_account=rng.choice(accounts[2:]),
+            to_account=main_account(other_user),
+            amount=amount(),
+            date=date(),
+            description=rng.choice(DESCRIPTIONS),
+        )
+        rows.extend(transfer.legs.filter(ledger=household))
     for _ in range(20):
         TransactionFactory(owner=other_user, type=TransactionType.INCOME, amount=Decimal("1000000"))
+        TransactionFactory(
+            account=SharedLedgerFactory(owner=other_user).accounts.get(),
+            type=TransactionType.EXPENSE,
+            amount=Decimal("1000000"),
+        )
     return rows
 
 
 def totals(rows) -> dict:
-    income = sum((t.amount for t in rows if t.type == "INCOME"), Decimal("0"))
-    expense = sum((t.amount for t in rows if t.type == "EXPENSE"), Decimal("0"))
+    def total(kind, sign=0):
+        return sum(
+            (t.amount for t in rows if t.type == kind and t.amount * sign >= 0), Decimal("0")
+        )
+
+    income, expense = total("INCOME"), total("EXPENSE")
     return {
         "income": f"{income:.2f}",
         "expense": f"{expense:.2f}",
         "balance": f"{income + expense:.2f}",
+        "transfers_in": f"{total('TRANSFER', 1):.2f}",
+        "transfers_out": f"{total('TRANSFER', -1):.2f}",
         "count": len(rows),
     }
+
+
+def test_the_random_ledger_has_every_kind_of_row(random_ledger):
+    assert {t.type for t in random_ledger} == {"INCOME", "EXPENSE", "TRANSFER"}
+    assert len({t.ledger_id for t in random_ledger}) == 2
+    assert len({t.category_id for t in random_ledger}) == 6
+    body = totals(random_ledger)
+    assert Decimal(body["transfers_in"]) > 0 > Decimal(body["transfers_out"])
+    # Some transfers leave for a ledger the user is not in: out is more than in.
+    assert Decimal(body["transfers_in"]) != -Decimal(body["transfers_out"])
 
 
 def test_summary_equals_independent_sums(auth_client, random_ledger):
@@ -72,6 +152,20 @@ def test_summary_applies_the_list_filters(auth_client, random_ledger):
         and abs(t.amount) >= 100
     ]
     assert auth_client.get(SUMMARY, params).json() == totals(expected)
+
+
+def test_summary_applies_the_ledger_account_and_status_filters(auth_client, user, random_ledger):
+    for ledger_id in {t.ledger_id for t in random_ledger}:
+        expected = [t for t in random_ledger if t.ledger_id == ledger_id]
+        assert auth_client.get(SUMMARY, {"ledger": ledger_id}).json() == totals(expected)
+    savings = [t for t in random_ledger if t.account.name == "Savings"]
+    account_id = savings[0].account_id
+    assert auth_client.get(SUMMARY, {"account": account_id}).json() == totals(savings)
+    assert auth_client.get(SUMMARY, {"status": "pending"}).json() == totals(random_ledger)
+    assert auth_client.get(SUMMARY, {"status": "cleared"}).json() == totals([])
+    assert auth_client.get(SUMMARY, {"type": "TRANSFER"}).json() == totals(
+        [t for t in random_ledger if t.type == "TRANSFER"]
+    )
 
 
 def test_monthly_has_one_row_per_month_newest_first(auth_client, random_ledger):
@@ -123,6 +217,8 @@ def test_an_empty_ledger_sums_to_zero(auth_client):
         "income": "0.00",
         "expense": "0.00",
         "balance": "0.00",
+        "transfers_in": "0.00",
+        "transfers_out": "0.00",
         "count": 0,
     }
     assert auth_client.get(MONTHLY).json() == []

@@ -24,6 +24,7 @@ from cashman_site.tests.servers import BIN, PROJECT_ROOT, wait_until
 from conftest import bearer
 from ledger import imports, tasks
 from ledger.models import ImportJob, Transaction
+from ledger.tests.factories import main_account
 
 pytestmark = [
     pytest.mark.postgres,
@@ -142,14 +143,14 @@ def test_a_100k_row_csv_is_imported_by_the_worker_and_restores_into_a_new_accoun
     job = import_file(client, "big.csv", content)
     assert job["status"] == "succeeded", job
     assert (job["created_count"], job["duplicate_count"], job["invalid_count"]) == (ROWS, 0, 0)
-    assert Transaction.objects.filter(owner=owner).count() == ROWS
+    assert Transaction.objects.filter(account=main_account(owner)).count() == ROWS
     summary = client.get(reverse("api:summary-list")).json()
     assert summary["balance"] == f"{total:.2f}"
     assert summary["count"] == ROWS
 
     again = import_file(client, "big.csv", content)
     assert (again["created_count"], again["duplicate_count"]) == (0, ROWS)
-    assert Transaction.objects.filter(owner=owner).count() == ROWS
+    assert Transaction.objects.filter(account=main_account(owner)).count() == ROWS
 
     export = client.get(reverse("api:export-list"), {"format": "json"})
     exported = b"".join(export.streaming_content)
@@ -198,7 +199,11 @@ def test_an_import_whose_worker_is_killed_is_resumed_by_another_without_a_row_tw
     assert job.status == "running", "the worker finished before it was killed: use more rows"
     committed = job.rows_processed
     assert 0 < committed < rows
-    assert Transaction.objects.filter(owner=owner).count() == job.created_count == committed
+    assert (
+        Transaction.objects.filter(account=main_account(owner)).count()
+        == job.created_count
+        == committed
+    )
 
     # The second worker sees any running job as stale (STALE_SECONDS=0), as the sweeper does
     # once CASHMAN_IMPORT_STALE_SECONDS have passed without a heartbeat.
@@ -209,7 +214,7 @@ def test_an_import_whose_worker_is_killed_is_resumed_by_another_without_a_row_tw
         finished = job_end(client, job_id)
     assert finished["status"] == "succeeded", finished
     assert (finished["created_count"], finished["duplicate_count"]) == (rows, 0)
-    assert Transaction.objects.filter(owner=owner).count() == rows
+    assert Transaction.objects.filter(account=main_account(owner)).count() == rows
     assert ImportJob.objects.get(pk=job_id).attempts == 2
     expected = -sum(Decimal(f"3.{i % 10}0") for i in range(rows))
     assert client.get(reverse("api:summary-list")).json()["balance"] == f"{expected:.2f}"

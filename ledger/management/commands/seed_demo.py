@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+from ledger.models import Transaction
 
 
 class Command(BaseCommand):
@@ -11,12 +12,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="Delete the demo user's transactions and categories first.",
+            help="Delete the transactions and categories of the demo user's ledger first.",
         )
 
     def handle(self, *args, months: int, reset: bool, **options):
         user = seed_demo(months=months, reset=reset)
-        count = user.transactions.count()
+        count = Transaction.objects.filter(ledger__personal_for=user).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo user {DEMO_EMAIL} (password {DEMO_PASSWORD}) has {count} transactions."

@@ -1,107 +1,28 @@
-import datetime
-from decimal import Decimal
-from typing import Any
+"""The ledger's models. Households (ledgers, members, invitations, accounts) are in
+`households`; what every ledger row shares (the sign rule, versions, the unit-of-work guard) in
+`base`."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from ledger import scope
-from ledger.choices import TransactionType
-
-# Up to 999,999,999,999.99: more than any household moves.
-AMOUNT_MAX_DIGITS = 14
-AMOUNT_DECIMAL_PLACES = 2
-
-
-def signed_amount(type_: str, amount: Decimal) -> Decimal:
-    """The sign rule, the one place it lives.
-
-    An income must be positive; an expense is stored negative whatever sign it was given, and may
-    not be zero. The database's CheckConstraint holds the same rule for every other path.
-    """
-    if type_ == TransactionType.INCOME:
-        if amount <= 0:
-            raise ValidationError({"amount": "An income must be a positive amount."})
-        return amount
-    if amount == 0:
-        raise ValidationError({"amount": "An expense cannot be zero."})
-    return -abs(amount)
-
-
-def bump_version(instance: models.Model, save_kwargs: dict) -> None:
-    """A save() of an existing row (the admin's, say) is a write too: it gets a new version.
-
-    The API's conditional writes do not come through here: they are one UPDATE ... WHERE
-    version = n in the services.
-    """
-    if not instance._state.adding:
-        instance.version += 1  # type: ignore[attr-defined]
-        if save_kwargs.get("update_fields") is not None:
-            save_kwargs["update_fields"] = [*save_kwargs["update_fields"], "version"]
-
-
-class LedgerRowQuerySet(models.QuerySet):
-    """Writes of many rows at once, refused outside a unit of work as a row's own are. (The
-    cascades of a deleted user or category write through Django's collector, not these.)"""
-
-    def update(self, **kwargs: Any) -> int:
-        _require_unit_of_work()
-        return super().update(**kwargs)
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        _require_unit_of_work()
-        return super().delete()
-
-    def bulk_create(self, *args: Any, **kwargs: Any) -> list:
-        _require_unit_of_work()
-        return super().bulk_create(*args, **kwargs)
-
-    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
-        _require_unit_of_work()
-        return super().bulk_update(*args, **kwargs)
-
-
-class LedgerRow(models.Model):
-    """A row of a user's ledger (a transaction, a category): saved and deleted only inside a unit
-    of work (`ledger.services`), which ends the owner's cached answers."""
-
-    objects = LedgerRowQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs) -> None:
-        _in_unit_of_work(self)
-        bump_version(self, kwargs)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs) -> Any:
-        _in_unit_of_work(self)
-        return super().delete(*args, **kwargs)
-
-
-def _require_unit_of_work() -> Any:
-    from ledger.services.unit_of_work import require  # the services import the models
-
-    return require()
-
-
-def _in_unit_of_work(row: models.Model) -> None:
-    _require_unit_of_work().changed(row.owner_id)  # type: ignore[attr-defined]
-
-
-def today() -> datetime.date:
-    return timezone.localdate()
+from ledger.choices import TransactionStatus, TransactionType
+from ledger.models.base import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    LedgerRow,
+    LedgerRowQuerySet,
+    bump_version,
+    signed_amount,
+    today,
+)
+from ledger.models.households import INVITATION_DAYS, Account, Invitation, Ledger, Membership
 
 
 class Category(LedgerRow):
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="categories"
-    )
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="categories")
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(
@@ -113,10 +34,10 @@ class Category(LedgerRow):
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(
-                "owner",
+                "ledger",
                 Lower("name"),
-                name="ledger_category_owner_name_ci_unique",
-                violation_error_message="You already have a category with this name.",
+                name="ledger_category_ledger_name_ci_unique",
+                violation_error_message="This ledger already has a category with this name.",
             ),
         ]
 
@@ -129,11 +50,43 @@ class Category(LedgerRow):
             raise ValidationError({"name": "A category needs a name."})
 
 
-class Transaction(LedgerRow):
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transactions"
+class Transfer(models.Model):
+    """Money moved between two accounts: two transactions of type TRANSFER (its legs), negative on
+    the account it leaves and positive on the one it reaches, written, changed and deleted
+    together. The accounts may be in different ledgers."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    type = models.CharField(max_length=7, choices=TransactionType.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Grows by one on every write: the ETag."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.pk}"
+
+
+class Transaction(LedgerRow):
+    # The account's ledger, kept on the row so that every read is scoped by an index of its own.
+    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="transactions")
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.RESTRICT,
+        related_name="transactions",
+        help_text="An account with transactions cannot be deleted: archive it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions_created",
+    )
+    type = models.CharField(max_length=8, choices=TransactionType.choices)
     description = models.CharField(max_length=255)
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
     date = models.DateField(default=today)
@@ -162,6 +115,21 @@ class Transaction(LedgerRow):
         "description (of the source row, for a restored export), so that importing the same "
         "file again adds nothing.",
     )
+    status = models.CharField(
+        max_length=10,
+        choices=TransactionStatus.choices,
+        default=TransactionStatus.PENDING,
+        help_text="pending, cleared (seen on the bank's statement) or reconciled (checked against "
+        "a statement's balance: its amount, date and account are then fixed).",
+    )
+    transfer = models.ForeignKey(
+        Transfer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="legs",
+        help_text="The transfer this is a leg of (type TRANSFER).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(
@@ -177,31 +145,43 @@ class Transaction(LedgerRow):
                 condition=(
                     models.Q(type=TransactionType.INCOME, amount__gt=0)
                     | models.Q(type=TransactionType.EXPENSE, amount__lt=0)
+                    | (models.Q(type=TransactionType.TRANSFER) & ~models.Q(amount=0))
                 ),
                 name="ledger_transaction_sign_matches_type",
                 violation_error_message="Incomes must be positive and expenses negative.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(type=TransactionType.TRANSFER, transfer__isnull=False)
+                    | (~models.Q(type=TransactionType.TRANSFER) & models.Q(transfer__isnull=True))
+                ),
+                name="ledger_transaction_transfer_legs",
+                violation_error_message="Only a transfer's legs are of type TRANSFER.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(description=""),
                 name="ledger_transaction_description_not_empty",
             ),
             models.UniqueConstraint(
-                fields=["owner", "external_id"],
+                fields=["account", "external_id"],
                 condition=models.Q(external_id__isnull=False),
-                name="ledger_transaction_owner_external_id_unique",
-                violation_error_message="You already have a transaction with this external id.",
+                name="ledger_transaction_account_external_id_unique",
+                violation_error_message="This account already has a transaction with this "
+                "external id.",
             ),
             models.UniqueConstraint(
-                fields=["owner", "fingerprint"],
+                fields=["account", "fingerprint"],
                 condition=models.Q(fingerprint__isnull=False),
-                name="ledger_transaction_owner_fingerprint_unique",
+                name="ledger_transaction_account_fingerprint_unique",
             ),
         ]
         indexes = [
-            # The default list order, per owner.
-            models.Index(fields=["owner", "-date", "-id"], name="ledger_tx_owner_date_idx"),
-            models.Index(fields=["owner", "type", "-date"], name="ledger_tx_owner_type_date_idx"),
-            models.Index(fields=["owner", "category"], name="ledger_tx_owner_category_idx"),
+            # The default list order, per ledger: every read is scoped by ledger.
+            models.Index(fields=["ledger", "-date", "-id"], name="ledger_tx_ledger_date_idx"),
+            models.Index(fields=["ledger", "type", "-date"], name="ledger_tx_ledger_type_date_idx"),
+            models.Index(fields=["ledger", "category"], name="ledger_tx_ledger_category_idx"),
+            # An account's balances and its reconciliation.
+            models.Index(fields=["account", "date"], name="ledger_tx_account_date_idx"),
         ]
 
     def __str__(self) -> str:
@@ -214,15 +194,18 @@ class Transaction(LedgerRow):
                 raise ValidationError({"description": "A description cannot be blank."})
         if self.amount is not None and self.type in TransactionType.values:
             self.amount = signed_amount(self.type, self.amount)
-        if self.category is not None and not scope.owns(self.owner_id, self.category):
-            raise ValidationError({"category": "No such category."})
+        if self.account_id is not None:
+            self.ledger_id = self.account.ledger_id
+        if self.category is not None and self.category.ledger_id != self.ledger_id:
+            raise ValidationError({"category": "The category is not in the account's ledger."})
 
     def clean_for_owner(self) -> None:
-        """`full_clean()` without its queries, for writes whose owner and category the caller has
-        already resolved to the user's own: the field validators and `clean()` (the sign rule)
-        run, and the rest of the constraints are left to the database, which enforces them all."""
+        """`full_clean()` without its queries, for writes whose account and category the caller
+        has already resolved to ones the user may use: the field validators and `clean()` (the
+        sign rule, the ledger) run, and the rest of the constraints are left to the database,
+        which enforces them all."""
         self.full_clean(
-            exclude=["owner", "category", "fingerprint"],
+            exclude=["ledger", "account", "created_by", "category", "transfer", "fingerprint"],
             validate_unique=False,
             validate_constraints=False,
         )
@@ -256,7 +239,8 @@ class IdempotencyKey(models.Model):
 
 
 class ImportJob(models.Model):
-    """A file of transactions being imported for one user, by a Celery worker or in-process."""
+    """A file of transactions being imported by one user into an account, by a Celery worker or
+    in-process."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -270,6 +254,12 @@ class ImportJob(models.Model):
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
+        help_text="Where the rows go.",
     )
     file = models.FileField(upload_to="imports/%Y/%m/")
     filename = models.CharField(max_length=255)
@@ -311,3 +301,24 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.status})"
+
+
+__all__ = [
+    "AMOUNT_DECIMAL_PLACES",
+    "AMOUNT_MAX_DIGITS",
+    "INVITATION_DAYS",
+    "Account",
+    "Category",
+    "IdempotencyKey",
+    "ImportJob",
+    "Invitation",
+    "Ledger",
+    "LedgerRow",
+    "LedgerRowQuerySet",
+    "Membership",
+    "Transaction",
+    "Transfer",
+    "bump_version",
+    "signed_amount",
+    "today",
+]

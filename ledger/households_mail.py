@@ -1,0 +1,51 @@
+"""The email that carries an invitation into a ledger."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from ledger.models import Invitation
+
+logger = logging.getLogger("cashman.ledger")
+
+INVITATION = """Hello,
+
+{inviter} invites you to the ledger "{ledger}" on Cashman, as {role}.
+
+Sign in (or sign up) with this address, {email}, then accept it:
+POST /api/v1/invitations/{id}/accept/ (or decline it: /decline/).
+It can be answered until {expires:%Y-%m-%d %H:%M} UTC.
+
+The Cashman team
+"""
+
+
+def send_invitation(invitation_id: int) -> bool:
+    invitation = (
+        Invitation.objects.select_related("ledger", "invited_by")
+        .filter(pk=invitation_id, status=Invitation.Status.PENDING)
+        .first()
+    )
+    if invitation is None or invitation.expired:
+        return False
+    inviter = invitation.invited_by.email if invitation.invited_by else "An owner"
+    body = INVITATION.format(
+        inviter=inviter,
+        ledger=invitation.ledger.name,
+        role=invitation.get_role_display().lower(),
+        email=invitation.email,
+        id=invitation.pk,
+        expires=invitation.expires_at,
+    )
+    try:
+        send_mail(
+            f'Join "{invitation.ledger.name}" on Cashman',
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [invitation.email],
+        )
+    except OSError as exc:  # smtplib's errors, refused connections and timeouts alike
+        logger.warning("invitation %s was not emailed: %s", invitation_id, exc)
+        return False
+    return True
