@@ -77,6 +77,11 @@ class LedgerAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Ledger) -> None:
         services.ledger_delete(ledger=obj, actor=None)
 
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        # Each through the service: its transfers go whole, its members' answers end.
+        for ledger in queryset:
+            services.ledger_delete(ledger=ledger, actor=None)
+
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
@@ -97,3 +102,7 @@ class AccountAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Account) -> None:
         services.account_delete(account=obj, actor=None)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for account in queryset:  # the admin refused those with transactions already
+            services.account_delete(account=account, actor=None)

@@ -44,7 +44,7 @@ def _ledger_filter() -> django_filters.ModelChoiceFilter:
 
 
 class LedgerRowFilter(FormCachingFilterSet):
-    """`ledger=`: the rows of one of your ledgers (categories, accounts)."""
+    """`ledger=`: the categories of one of your ledgers."""
 
     ledger = _ledger_filter()
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from ledger.models import Invitation
+from ledger.services.households import invitation_token
 
 logger = logging.getLogger("cashman.ledger")
 
@@ -13,8 +14,9 @@ INVITATION = """Hello,
 
 {inviter} invites you to the ledger "{ledger}" on Cashman, as {role}.
 
-Sign in (or sign up) with this address, {email}, then accept it:
-POST /api/v1/invitations/{id}/accept/ (or decline it: /decline/).
+Sign in (or sign up) with this address, {email}, then accept it with this token:
+POST /api/v1/invitations/{id}/accept/ {{"token": "{token}"}}
+(or decline it: POST /api/v1/invitations/{id}/decline/).
 It can be answered until {expires:%Y-%m-%d %H:%M} UTC.
 
 The Cashman team
@@ -36,6 +38,7 @@ def send_invitation(invitation_id: int) -> bool:
         role=invitation.get_role_display().lower(),
         email=invitation.email,
         id=invitation.pk,
+        token=invitation_token(invitation),
         expires=invitation.expires_at,
     )
     try:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from ledger import bulk, services
+from ledger import bulk, scope, services
 from ledger.choices import TransactionStatus, TransactionType
 from ledger.export_format import (
     ExportHeader,
@@ -251,6 +251,15 @@ def import_recover() -> list[int]:
     )
 
 
+NO_LONGER_WRITABLE = (
+    "You may no longer write to this account's ledger: the rows not imported yet were left out."
+)
+
+
+class NoLongerWritable(ImportFileError):
+    """The uploader lost the right to write the ledger while the job ran: it ends as failed."""
+
+
 def import_run(*, job: ImportJob, progress=None) -> ImportJob:
     """Import the job's file (claimed by `import_claim`), batch by batch, after the rows a
     previous attempt committed."""
@@ -358,6 +367,16 @@ def _flush(
         claimant = ImportJob.objects.select_for_update().filter(pk=job.pk)
         if claimant.values_list("attempts", flat=True).first() != job.attempts:
             raise Superseded
+        # The uploader's role is read again for every batch: one removed from the ledger (or
+        # made a viewer) since the upload writes nothing more.
+        scope.forget(job.owner)
+        if not all(
+            scope.may_write(job.owner, ledger)
+            for ledger in Account.objects.filter(pk__in=accounts).values_list(
+                "ledger_id", flat=True
+            )
+        ):
+            raise NoLongerWritable(NO_LONGER_WRITABLE)
         duplicates = bulk.mark_duplicates([*rows, *where.probes(transfers)])
         duplicates |= _still_there(where, rows, transfers)
         new = [tx for number, tx in rows if number not in duplicates]

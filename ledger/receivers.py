@@ -16,8 +16,10 @@ def personal_ledger_for_new_user(
 
 def transfers_of_deleted_user(sender: Any, instance: Any, **_: Any) -> None:
     """A user deleted takes their personal ledger with them (a cascade): first the transfers
-    with a leg in it go whole, so no other ledger keeps half of one."""
+    with a leg in it go whole, so no other ledger keeps half of one; and no shared ledger is
+    left without an owner."""
     ledger = services.personal_ledger_of(user=instance)
     if ledger is not None:
         with services.unit_of_work(ledger.pk):
-            services.transfers_of_ledger_delete(ledger_id=ledger.pk)
+            services.transfers_of_ledger_delete(ledger_id=ledger.pk, keep_reconciled=False)
+    services.ledgers_of_departing_user(user=instance)

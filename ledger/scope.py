@@ -11,7 +11,7 @@ transaction, so it holds from their very next request.
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 from ledger.choices import WRITER_ROLES, Role
 from ledger.models import ImportJob, Ledger, Membership, Transaction, Transfer
@@ -114,11 +114,6 @@ def require_owner(user: Any, ledger_id: int) -> None:
     """Refuse (403) what only a ledger's owners may do: its members, invitations, name."""
     if role(user, ledger_id) != Role.OWNER:
         raise PermissionDenied("Only an owner of this ledger may do this.")
-
-
-def in_ledgers(user: Any) -> Q:
-    """`visible` as a condition, for a query across a relation (the admin's)."""
-    return Q(ledger__in=_ledgers(user))
 
 
 def cache_key(user: Any) -> str:

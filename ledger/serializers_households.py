@@ -79,6 +79,12 @@ class InvitationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "ledger", "status", "created_at", "expires_at"]
 
 
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=100, help_text="The token the invitation's email gave."
+    )
+
+
 class AccountSerializer(serializers.ModelSerializer):
     ledger = LedgerField(
         required=False, help_text="Its ledger; on create, your personal ledger if left out."

@@ -24,5 +24,6 @@ def recover_imports() -> int:
 @shared_task
 def send_invitation_email(invitation_id: int) -> bool:
     """Email an invitation to its address, once it is committed. Returns whether it was sent: a
-    mail server that fails is logged, and an owner can invite the address again."""
+    mail server that fails is logged, and an owner can withdraw the invitation and invite the
+    address again."""
     return households_mail.send_invitation(invitation_id)

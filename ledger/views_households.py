@@ -16,6 +16,7 @@ from ledger.filters import AccountFilter, FilterBackend
 from ledger.models import Account, Invitation, Ledger, Membership, Transfer
 from ledger.serializers_households import (
     AccountSerializer,
+    InvitationAcceptSerializer,
     InvitationSerializer,
     LedgerSerializer,
     MemberSerializer,
@@ -115,7 +116,7 @@ class MemberViewSet(
         scope.require_owner(self.request.user, serializer.instance.ledger_id)
         role = serializer.validated_data.get("role")
         if role is not None:
-            services.member_update(
+            serializer.instance = services.member_update(
                 membership=serializer.instance, actor=self.request.user, role=role
             )
 
@@ -171,17 +172,20 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
             return selectors.invitations_for(user=self.request.user)
         return selectors.invitations_to(user=self.request.user)
 
-    def _answer(self, answer: Any) -> Response:
+    def _answer(self, answer: Any, **given: Any) -> Response:
         invitation = self.get_object()
-        answer(invitation=invitation, user=self.request.user)
+        answer(invitation=invitation, user=self.request.user, **given)
         invitation.refresh_from_db()
         return Response(InvitationSerializer(invitation).data)
 
-    @extend_schema(request=None, responses=InvitationSerializer)
+    @extend_schema(request=InvitationAcceptSerializer, responses=InvitationSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
-        """Join the ledger with the invitation's role."""
-        return self._answer(services.invitation_accept)
+        """Join the ledger with the invitation's role, giving the token its email carried (an
+        account that only claims the address cannot join)."""
+        given = InvitationAcceptSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        return self._answer(services.invitation_accept, token=given.validated_data["token"])
 
     @extend_schema(request=None, responses=InvitationSerializer)
     @action(detail=True, methods=["post"])

@@ -98,12 +98,12 @@ class Transaction(LedgerRow):
         related_name="transactions",
         help_text="Deleting a category keeps its transactions, without a category.",
     )
-    # NULL, not "", means "none": the per-user unique constraints skip NULLs.
+    # NULL, not "", means "none": the per-account unique constraints skip NULLs.
     external_id = models.CharField(  # noqa: DJ001
         max_length=255,
         null=True,
         blank=True,
-        help_text="The id the bank or another app gave it; unique per user. Imports skip a row "
+        help_text="The id the bank or another app gave it; unique per account. Imports skip a row "
         "whose external id is already there.",
     )
     fingerprint = models.CharField(  # noqa: DJ001

@@ -1,4 +1,4 @@
-"""A transaction's history, as its owner sees it."""
+"""A transaction's history, as the members of its ledger see it."""
 
 from decimal import Decimal
 from typing import Any
@@ -30,9 +30,10 @@ def _plain(value: Any) -> Any:
 
 
 def transaction_history(*, user: User, transaction_id: Any) -> list[dict[str, Any]]:
-    """The owner's view of one transaction's history, oldest first, each entry with its diff.
+    """One transaction's history as `user` may see it, oldest first, each entry with its diff:
+    the records made while it was in one of the user's ledgers.
 
-    Empty when the id is not a transaction of `user` (now or before it was deleted).
+    Empty when the id is not a transaction of the user's ledgers (now or before it was deleted).
     """
     try:
         pk = int(transaction_id)

@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,7 +12,6 @@ from ledger import scope
 from ledger.choices import TransactionStatus
 from ledger.exceptions import Conflict
 from ledger.models import Account, Ledger, Transaction
-from ledger.selectors.summaries import Cents
 from ledger.services.transactions import conditional_update, lock_at_version
 from ledger.services.unit_of_work import unit_of_work
 
@@ -76,9 +75,16 @@ def account_reconcile(
     counted = (TransactionStatus.CLEARED, TransactionStatus.RECONCILED)
     with unit_of_work(account.ledger_id):
         locked = lock_at_version(account, None)  # one reconciliation of an account at a time
-        rows = locked.transactions.filter(date__lte=statement_date)
-        cents = rows.filter(status__in=counted).aggregate(total=Sum(Cents("amount")))["total"]
-        cleared = locked.opening_balance + Decimal(cents or 0).scaleb(-2)
+        # The rows counted are locked, and only those are marked: a row written meanwhile is
+        # neither counted nor marked.
+        counted_rows = list(
+            locked.transactions.filter(date__lte=statement_date, status__in=counted)
+            .select_for_update()
+            .values_list("pk", "status", "amount")
+        )
+        ids = [pk for pk, status, _ in counted_rows if status == TransactionStatus.CLEARED]
+        total = sum((amount for _, _, amount in counted_rows), Decimal("0"))
+        cleared = locked.opening_balance + total
         difference = statement_balance - cleared
         if difference:
             raise Conflict(
@@ -87,9 +93,7 @@ def account_reconcile(
                 statement_balance=f"{statement_balance:.2f}",
                 difference=f"{difference:.2f}",
             )
-        cleared = rows.filter(status=TransactionStatus.CLEARED)
-        ids = list(cleared.values_list("pk", flat=True))
-        cleared.update(
+        Transaction.objects.filter(pk__in=ids).update(
             status=TransactionStatus.RECONCILED, version=F("version") + 1, updated_at=timezone.now()
         )
         # A history record each, as any change of a transaction has.

@@ -10,13 +10,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.managers import normalize_email
 from accounts.models import User
 from cashman_site.celery import dispatch
 from ledger import scope
-from ledger.choices import Role
+from ledger.choices import Role, TransactionStatus
 from ledger.exceptions import Conflict
 from ledger.models import (
     Account,
@@ -111,9 +113,16 @@ def ledger_rows_save(*, ledger: Ledger, save: Callable[[], Any]) -> None:
         unit.members_changed(*ledger.memberships.values_list("user_id", flat=True))
 
 
-def ledger_delete(*, ledger: Ledger, actor: User | None, if_version: int | None = None) -> None:
+def ledger_delete(
+    *,
+    ledger: Ledger,
+    actor: User | None,
+    if_version: int | None = None,
+    keep_reconciled: bool = True,
+) -> None:
     """Delete a ledger and everything in it. A transfer with a leg in it goes whole: its other
-    leg, in another ledger, with it. `actor` None is staff, in the admin."""
+    leg, in another ledger, with it, unless that leg is reconciled (409; `keep_reconciled`).
+    `actor` None is staff, in the admin."""
     if actor is not None:
         scope.require_owner(actor, ledger.pk)
     if ledger.personal_for_id is not None:
@@ -125,15 +134,17 @@ def ledger_delete(*, ledger: Ledger, actor: User | None, if_version: int | None 
         if not locked.exists():
             conditional_update(ledger, {}, if_version)  # raises: 412, or 404 if it is gone
         unit.members_changed(*ledger.memberships.values_list("user_id", flat=True))
-        transfers_of_ledger_delete(ledger_id=ledger.pk)
+        transfers_of_ledger_delete(ledger_id=ledger.pk, keep_reconciled=keep_reconciled)
         ledger.delete()
     if actor is not None:
         scope.forget(actor)
 
 
-def transfers_of_ledger_delete(*, ledger_id: int) -> None:
+def transfers_of_ledger_delete(*, ledger_id: int, keep_reconciled: bool = True) -> None:
     """Delete the transfers with a leg in this ledger, both legs: a ledger about to go (with its
-    user, for a personal one) leaves no half transfer in another."""
+    user, for a personal one) leaves no half transfer in another. With `keep_reconciled`, a
+    reconciled leg in another ledger refuses it all (409): its account was checked against a
+    statement with it."""
     unit = require()
     ids = list(
         Transaction.objects.filter(ledger_id=ledger_id, transfer__isnull=False)
@@ -141,14 +152,49 @@ def transfers_of_ledger_delete(*, ledger_id: int) -> None:
         .distinct()
     )
     legs = Transaction.objects.filter(transfer__in=ids)
+    elsewhere = legs.exclude(ledger_id=ledger_id).filter(status=TransactionStatus.RECONCILED)
+    if keep_reconciled and elsewhere.exists():
+        raise Conflict(
+            "A transfer of this ledger has a reconciled leg in another ledger: set that leg's "
+            "status back to cleared first."
+        )
     unit.changed(*legs.values_list("ledger_id", flat=True).distinct())
     legs.delete()
     Transfer.objects.filter(pk__in=ids).delete()
 
 
+def ledgers_of_departing_user(*, user: User) -> None:
+    """Before a user is deleted: each shared ledger they alone own passes to its longest-standing
+    other member, as owner; one they are alone in is deleted."""
+    owned = Membership.objects.filter(
+        user=user, role=Role.OWNER, ledger__personal_for__isnull=True
+    ).select_related("ledger")
+    for membership in owned:
+        ledger = membership.ledger
+        with unit_of_work(ledger.pk) as unit:
+            _lock(ledger)
+            if _owners_left(ledger, without=user.pk):
+                continue
+            heir = ledger.memberships.exclude(user=user).order_by("created_at", "id").first()
+            if heir is None:
+                ledger_delete(ledger=ledger, actor=None, keep_reconciled=False)
+                continue
+            Membership.objects.filter(pk=heir.pk).update(role=Role.OWNER)
+            unit.members_changed(heir.user_id)
+
+
 def _lock(ledger: Ledger) -> None:
     """Serialise changes of a ledger's members, so two owners cannot both step down at once."""
     Ledger.objects.select_for_update().filter(pk=ledger.pk).exists()
+
+
+def _reread(membership: Membership) -> Membership:
+    """The membership as it is now, under the ledger's lock: its role may have changed since the
+    request read it (a 404 if it is gone)."""
+    found = Membership.objects.filter(pk=membership.pk).select_related("ledger").first()
+    if found is None:
+        raise Http404("No such member.")
+    return found
 
 
 def _owners_left(ledger: Ledger, *, without: int) -> int:
@@ -160,6 +206,7 @@ def member_update(*, membership: Membership, actor: User, role: str) -> Membersh
     scope.require_owner(actor, ledger.pk)
     with unit_of_work() as unit:
         _lock(ledger)
+        membership = _reread(membership)
         if role != Role.OWNER:
             if ledger.personal_for_id == membership.user_id:
                 raise Conflict("A personal ledger's own user stays its owner.")
@@ -181,6 +228,7 @@ def member_remove(*, membership: Membership, actor: User) -> None:
         scope.require_owner(actor, ledger.pk)
     with unit_of_work() as unit:
         _lock(ledger)
+        membership = _reread(membership)
         if ledger.personal_for_id == membership.user_id:
             raise Conflict("A personal ledger's own user cannot leave it.")
         if membership.role == Role.OWNER and not _owners_left(ledger, without=membership.user_id):
@@ -220,7 +268,25 @@ def _answerable(invitation: Invitation) -> Invitation:
     return locked
 
 
-def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+def invitation_token(invitation: Invitation) -> str:
+    """The secret the invitation's email carries: accepting takes it, so an account that only
+    claims the address (an unverified sign-up, a changed profile email) cannot join. Derived from
+    the invitation and SECRET_KEY, so nothing secret is stored."""
+    message = f"{invitation.pk}:{invitation.email.lower()}:{invitation.created_at.isoformat()}"
+    return salted_hmac("cashman.invitation", message, algorithm="sha256").hexdigest()[:40]
+
+
+def _addressed_to(invitation: Invitation, user: User) -> None:
+    if invitation.email.lower() != user.email.lower():
+        raise Http404("No such invitation.")
+
+
+def invitation_accept(*, invitation: Invitation, user: User, token: str) -> Membership:
+    """Join the ledger with the invitation's role: `user` must be signed in with the invited
+    address and give the token its email carried."""
+    _addressed_to(invitation, user)
+    if not constant_time_compare(token, invitation_token(invitation)):
+        raise ValidationError({"token": "This is not the invitation's token: use its email's."})
     with unit_of_work() as unit:
         locked = _answerable(invitation)
         if Membership.objects.filter(ledger_id=locked.ledger_id, user=user).exists():
@@ -235,6 +301,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def invitation_decline(*, invitation: Invitation, user: User) -> None:
+    _addressed_to(invitation, user)
     with transaction.atomic():
         _answer(_answerable(invitation), Invitation.Status.DECLINED)
 

@@ -101,22 +101,36 @@ def transaction_update(
         data = {**data, "amount": abs(transaction.amount)}
     ledger_before = transaction.ledger_id
     fields = [field for field in TRANSACTION_FIELDS if field in data]
-    before = _values(transaction, RECONCILED_FIELDS)
     for field in fields:
         setattr(transaction, field, data[field])
     transaction.clean_for_owner()
-    if before["status"] == TransactionStatus.RECONCILED:
-        refuse_reconciled_change(before, _values(transaction, RECONCILED_FIELDS))
     # full_clean() may have normalised them (the sign, the trimmed description, the ledger).
     values = {field: getattr(transaction, field) for field in fields}
     if "account" in fields:
         values["ledger_id"] = transaction.ledger_id
     with unit_of_work(ledger_before, transaction.ledger_id):
+        # Checked on the row locked for the write: a reconciliation cannot slip in between.
+        current = _locked_values(transaction)
+        if current is not None and current["status"] == TransactionStatus.RECONCILED:
+            refuse_reconciled_change(current, _values(transaction, RECONCILED_FIELDS))
         conditional_update(transaction, values, if_version, updated_at=timezone.now())
         Transaction.history.bulk_history_create(
             [transaction], update=True, default_user=actor or transaction.created_by
         )
     return transaction
+
+
+def _locked_values(tx: Transaction) -> dict[str, Any] | None:
+    """The row's stored values of RECONCILED_FIELDS and its status, locked for the transaction;
+    None when it is gone."""
+    names = [f"{field}_id" if field == "account" else field for field in RECONCILED_FIELDS]
+    row = (
+        Transaction.objects.select_for_update()
+        .filter(pk=tx.pk)
+        .values_list(*names, "status")
+        .first()
+    )
+    return None if row is None else dict(zip([*RECONCILED_FIELDS, "status"], row, strict=True))
 
 
 def _values(tx: Transaction, fields: tuple[str, ...]) -> dict[str, Any]:

@@ -175,9 +175,9 @@ def transfer_delete(
         scope.require_write(actor, out.ledger_id, into.ledger_id)
     with unit_of_work(out.ledger_id, into.ledger_id):
         lock_at_version(transfer, if_version)
-        for leg in (out, into):
-            if leg.status == TransactionStatus.RECONCILED:
-                raise Conflict("A leg of this transfer is reconciled: it cannot be deleted.")
+        statuses = Transaction.objects.select_for_update().filter(transfer=transfer)
+        if TransactionStatus.RECONCILED in statuses.values_list("status", flat=True):
+            raise Conflict("A leg of this transfer is reconciled: it cannot be deleted.")
         for leg in (out, into):
             leg._history_user = history_user or actor  # type: ignore[attr-defined]
             leg.delete()

@@ -455,3 +455,36 @@ def test_account_admin_lists_and_changes_accounts(admin_client, user, household)
         True,
         household,
     )
+
+
+def test_the_bulk_delete_of_ledgers_takes_their_transfers_whole(admin_client, user, household):
+    """ "Delete selected" goes through the service: a transfer with a leg in another ledger goes
+    with both legs, and no half transfer is left behind."""
+    from ledger import services
+    from ledger.models import Transfer
+    from ledger.tests.factories import main_account
+
+    mine = main_account(user)
+    theirs = household.accounts.get(name="Joint card")
+    owner = household.memberships.get().user
+    add_member(household, user, Role.EDITOR)
+    services.transfer_create(actor=user, from_account=mine, to_account=theirs, amount=Decimal("5"))
+    response = admin_client.post(
+        reverse("admin:ledger_ledger_changelist"),
+        {"action": "delete_selected", "_selected_action": [household.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Ledger.objects.filter(pk=household.pk).exists()
+    assert not Transfer.objects.exists()
+    assert not Transaction.objects.filter(account=mine).exists()
+    assert owner.pk  # the household's owner is untouched
+
+
+def test_the_bulk_delete_of_empty_accounts_goes_through_the_service(admin_client, household):
+    spare = AccountFactory(ledger=household, name="Spare")
+    response = admin_client.post(
+        reverse("admin:ledger_account_changelist"),
+        {"action": "delete_selected", "_selected_action": [spare.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Account.objects.filter(pk=spare.pk).exists()

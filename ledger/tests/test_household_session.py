@@ -55,7 +55,12 @@ def test_the_readmes_shared_household_session(django_capture_on_commit_callbacks
     grace = signed_in("grace@example.com")
     [invitation] = rows(grace.get(f"{B}/invitations/"))
     assert invitation["ledger_name"] == "Home"
-    assert grace.post(f"{B}/invitations/{invitation['id']}/accept/").status_code == 200
+    [invitation_mail] = [m for m in mailoutbox if "Home" in m.subject]
+    token = invitation_mail.body.split('"token": "')[1].split('"')[0]
+    accepted = grace.post(
+        f"{B}/invitations/{invitation['id']}/accept/", {"token": token}, format="json"
+    )
+    assert accepted.status_code == 200
 
     transfer = ada.post(
         f"{B}/transfers/",

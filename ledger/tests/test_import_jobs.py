@@ -591,3 +591,36 @@ class TestCommands:
         assert young.exists()
         ended.refresh_from_db()
         assert not ended.file
+
+
+def test_an_uploader_removed_from_the_ledger_mid_import_writes_no_more(
+    settings, user, django_capture_on_commit_callbacks
+):
+    """The uploader's role is read again for every batch: a job resumed after its uploader left
+    the ledger ends failed, with what it had committed before, and nothing more."""
+    from ledger import services
+    from ledger.choices import Role
+    from ledger.tests.factories import SharedLedgerFactory, add_member
+
+    settings.CASHMAN_IMPORT_BATCH_SIZE = 10
+    owner = UserFactory()
+    household = SharedLedgerFactory(owner=owner)
+    account = Account.objects.get(ledger=household)
+    membership = add_member(household, user, Role.EDITOR)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = imports.import_create(
+            owner=user, upload=SimpleUploadedFile("bank.csv", coffees(25)), account=account
+        )
+    claimed = imports.import_claim(job_id=job.pk)
+    with pytest.raises(WorkerDied):
+        imports.import_run(job=claimed, progress=die_after_first_batch)
+    assert Transaction.objects.filter(account=account).count() == 10
+
+    services.member_remove(membership=membership, actor=owner)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=None)  # its worker is long gone
+    resumed = imports.import_claim(job_id=job.pk)
+    assert resumed is not None
+    finished = imports.import_run(job=resumed)
+    assert finished.status == "failed"
+    assert finished.failure == imports.NO_LONGER_WRITABLE
+    assert Transaction.objects.filter(account=account).count() == 10

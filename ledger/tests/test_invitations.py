@@ -46,6 +46,12 @@ def accept_url(invitation_id) -> str:
     return reverse("api:invitation-accept", args=[invitation_id])
 
 
+def accept_body(invitation_id) -> dict:
+    """The token the invitation's email carries (any token, for an id that does not exist)."""
+    invitation = Invitation.objects.filter(pk=invitation_id).first()
+    return {"token": households.invitation_token(invitation) if invitation else "x" * 40}
+
+
 def decline_url(invitation_id) -> str:
     return reverse("api:invitation-decline", args=[invitation_id])
 
@@ -251,21 +257,28 @@ class TestTheInvitee:
 
         assert client.get(MINE).json() == []
         assert client.get(reverse("api:invitation-detail", args=[invitation.pk])).status_code == 404
-        accept = client.post(accept_url(invitation.pk))
-        missing = client.post(accept_url(999999))
+        accept = client.post(accept_url(invitation.pk), accept_body(invitation.pk))
+        missing = client.post(accept_url(999999), accept_body(999999))
         assert accept.status_code == missing.status_code == 404
         assert accept.json() == missing.json()
         assert client.post(decline_url(invitation.pk)).status_code == 404
         # Nor does the owner who sent it: it is not addressed to them.
         assert (
-            client_for(household.memberships.get().user).post(accept_url(invitation.pk)).status_code
+            client_for(household.memberships.get().user)
+            .post(accept_url(invitation.pk), accept_body(invitation.pk))
+            .status_code
             == 404
         )
         invitation.refresh_from_db()
         assert invitation.status == Invitation.Status.PENDING
         assert role_of(household, stranger) is None
         # The invitee still can.
-        assert client_for(friend).post(accept_url(invitation.pk)).status_code == 200
+        assert (
+            client_for(friend)
+            .post(accept_url(invitation.pk), accept_body(invitation.pk))
+            .status_code
+            == 200
+        )
 
     def test_accepting_makes_them_a_member_with_the_role(
         self, friend, household, invitation, ledger_cache
@@ -275,7 +288,7 @@ class TestTheInvitee:
         assert client.get(SUMMARY).json()["count"] == 0
         assert client.get(reverse("api:ledger-detail", args=[household.pk])).status_code == 404
 
-        response = client.post(accept_url(invitation.pk))
+        response = client.post(accept_url(invitation.pk), accept_body(invitation.pk))
 
         assert response.status_code == 200
         assert response.json()["status"] == "accepted"
@@ -295,9 +308,9 @@ class TestTheInvitee:
 
     def test_accepting_twice_is_409(self, friend, household, invitation):
         client = client_for(friend)
-        assert client.post(accept_url(invitation.pk)).status_code == 200
+        assert client.post(accept_url(invitation.pk), accept_body(invitation.pk)).status_code == 200
 
-        again = client.post(accept_url(invitation.pk))
+        again = client.post(accept_url(invitation.pk), accept_body(invitation.pk))
 
         assert again.status_code == 409
         assert "detail" in again.json()
@@ -321,7 +334,7 @@ class TestTheInvitee:
         client = client_for(friend)
         assert client.post(decline_url(invitation.pk)).status_code == 200
 
-        response = client.post(accept_url(invitation.pk))
+        response = client.post(accept_url(invitation.pk), accept_body(invitation.pk))
 
         assert response.status_code == 409
         assert role_of(household, friend) is None
@@ -331,7 +344,7 @@ class TestTheInvitee:
         client = client_for(friend)
 
         assert [row["id"] for row in client.get(MINE).json()] == [invitation.pk]
-        assert client.post(accept_url(invitation.pk)).status_code == 200
+        assert client.post(accept_url(invitation.pk), accept_body(invitation.pk)).status_code == 200
         assert role_of(household, friend) == Role.EDITOR
 
     @pytest.mark.parametrize("after", [datetime.timedelta(days=7), datetime.timedelta(days=30)])
@@ -340,7 +353,7 @@ class TestTheInvitee:
         client = client_for(friend)
 
         assert client.get(MINE).json() == []
-        accept = client.post(accept_url(invitation.pk))
+        accept = client.post(accept_url(invitation.pk), accept_body(invitation.pk))
         assert accept.status_code == 409
         assert "expired" in accept.json()["detail"]
         assert role_of(household, friend) is None
@@ -369,7 +382,12 @@ class TestEmailCase:
         client = client_for(friend)
 
         assert [row["id"] for row in client.get(MINE).json()] == [response.json()["id"]]
-        assert client.post(accept_url(response.json()["id"])).status_code == 200
+        assert (
+            client.post(
+                accept_url(response.json()["id"]), accept_body(response.json()["id"])
+            ).status_code
+            == 200
+        )
         assert role_of(household, friend) == Role.EDITOR
 
     def test_an_address_stored_in_another_case_matches_too(self, owner, household):
@@ -381,7 +399,7 @@ class TestEmailCase:
         client = client_for(friend)
 
         assert [row["id"] for row in client.get(MINE).json()] == [invitation.pk]
-        assert client.post(accept_url(invitation.pk)).status_code == 200
+        assert client.post(accept_url(invitation.pk), accept_body(invitation.pk)).status_code == 200
         assert role_of(household, friend) == Role.VIEWER
 
 
@@ -399,7 +417,7 @@ class TestPendingInvitations:
             ids[email] = response.json()["id"]
         assert (
             client_for(UserFactory(email="b@example.com"))
-            .post(accept_url(ids["b@example.com"]))
+            .post(accept_url(ids["b@example.com"]), accept_body(ids["b@example.com"]))
             .status_code
             == 200
         )
@@ -435,7 +453,7 @@ class TestPendingInvitations:
         assert client_for(owner).get(invitations_url(household)).json() == []
         client = client_for(friend)
         assert client.get(MINE).json() == []
-        assert client.post(accept_url(invitation.pk)).status_code == 404
+        assert client.post(accept_url(invitation.pk), accept_body(invitation.pk)).status_code == 404
         assert role_of(household, friend) is None
 
     @pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
@@ -462,3 +480,50 @@ class TestPendingInvitations:
         assert listed.status_code == withdrawn.status_code == missing.status_code == 404
         assert listed.json() == withdrawn.json() == missing.json()
         assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+class TestToken:
+    """Accepting takes the token the email carried: an account that only claims the address (an
+    unverified sign-up, a profile email changed to it) cannot join."""
+
+    def test_the_emails_token_accepts(
+        self, owner, household, django_capture_on_commit_callbacks, mailoutbox
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            created = client_for(owner).post(
+                invitations_url(household), {"email": INVITEE, "role": Role.EDITOR}, format="json"
+            )
+        [mail] = mailoutbox
+        token = mail.body.split('"token": "')[1].split('"')[0]
+        friend = UserFactory(email=INVITEE)
+        accepted = client_for(friend).post(
+            accept_url(created.json()["id"]), {"token": token}, format="json"
+        )
+        assert accepted.status_code == 200
+        assert role_of(household, friend) == Role.EDITOR
+
+    @pytest.mark.parametrize("body", [{}, {"token": ""}, {"token": "0" * 40}])
+    def test_without_the_token_nobody_joins(self, owner, household, body):
+        invitation = households.invitation_create(
+            ledger=household, actor=owner, email=INVITEE, role=Role.EDITOR
+        )
+        friend = UserFactory(email=INVITEE)
+        refused = client_for(friend).post(accept_url(invitation.pk), body, format="json")
+        assert refused.status_code == 400
+        assert "token" in refused.json()
+        assert role_of(household, friend) is None
+        invitation.refresh_from_db()
+        assert invitation.status == Invitation.Status.PENDING
+
+    def test_a_profile_email_changed_to_the_address_is_not_enough(self, owner, household):
+        invitation = households.invitation_create(
+            ledger=household, actor=owner, email=INVITEE, role=Role.EDITOR
+        )
+        mallory = UserFactory(email="mallory@example.com")
+        client = client_for(mallory)
+        assert (
+            client.patch("/api/v1/auth/me/", {"email": INVITEE}, format="json").status_code == 200
+        )
+        guessed = client.post(accept_url(invitation.pk), {"token": "f" * 40}, format="json")
+        assert guessed.status_code == 400
+        assert role_of(household, mallory) is None

@@ -598,3 +598,57 @@ def test_two_members_of_a_ledger_never_share_a_cached_answer(ledger_cache, b_led
     assert a_client.get(SUMMARY, {"ledger": l2.pk}).json()["income"] == "7.00"
     assert b_client.get(SUMMARY, {"ledger": l2.pk}).status_code == 400
     assert b_client.get(tx_url(two)).status_code == 404
+
+
+class TestDepartures:
+    def test_a_reconciled_leg_in_another_ledger_keeps_its_transfer(
+        self, user, auth_client, household
+    ):
+        """Deleting a ledger would take the other leg of its transfers; one reconciled there
+        was checked against a statement, so the delete is a 409 and nothing goes."""
+        transfer = services.transfer_create(
+            actor=user,
+            from_account=main_of(household),
+            to_account=main_account(user),
+            amount=Decimal("9"),
+            date=DAY,
+        )
+        arrived = transfer.legs.get(amount__gt=0)
+        with services.unit_of_work(arrived.ledger_id):
+            Transaction.objects.filter(pk=arrived.pk).update(status="reconciled")
+
+        refused = auth_client.delete(ledger_url(household))
+
+        assert refused.status_code == 409
+        assert "reconciled" in refused.json()["detail"]
+        assert Ledger.objects.filter(pk=household.pk).exists()
+        assert transfer.legs.count() == 2
+
+    def test_a_departing_sole_owner_hands_a_shared_ledger_to_its_oldest_member(
+        self, user, other_user, household
+    ):
+        add_member(household, other_user, Role.VIEWER)
+        youngest = UserFactory()
+        add_member(household, youngest, Role.EDITOR)
+
+        user.delete()
+
+        assert role_of(household, other_user) == Role.OWNER
+        assert role_of(household, youngest) == Role.EDITOR
+        assert Transaction.objects.filter(ledger=household, description="groceries").exists()
+
+    def test_a_shared_ledger_its_departing_owner_is_alone_in_goes_too(self, user, household):
+        user.delete()
+
+        assert not Ledger.objects.filter(pk=household.pk).exists()
+        assert not Transaction.objects.filter(ledger=household.pk).exists()
+
+    def test_a_ledger_with_another_owner_is_left_as_it_is(self, user, other_user, household):
+        add_member(household, other_user, Role.OWNER)
+        third = UserFactory()
+        add_member(household, third, Role.EDITOR)
+
+        user.delete()
+
+        assert role_of(household, other_user) == Role.OWNER
+        assert role_of(household, third) == Role.EDITOR
