@@ -72,9 +72,14 @@ class Transfer(models.Model):
 
 class Transaction(LedgerRow):
     # The account's ledger, kept on the row so that every read is scoped by an index of its own.
-    ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="transactions")
+    # Neither foreign key has an index of its own: the composite indexes below start with each,
+    # and every insert would pay for two more.
+    ledger = models.ForeignKey(
+        Ledger, on_delete=models.CASCADE, related_name="transactions", db_index=False
+    )
     account = models.ForeignKey(
         Account,
+        db_index=False,
         on_delete=models.RESTRICT,
         related_name="transactions",
         help_text="An account with transactions cannot be deleted: archive it.",
@@ -125,6 +130,7 @@ class Transaction(LedgerRow):
     transfer = models.ForeignKey(
         Transfer,
         on_delete=models.CASCADE,
+        db_index=False,  # a partial index below: most rows are no transfer's
         null=True,
         blank=True,
         related_name="legs",
@@ -136,7 +142,13 @@ class Transaction(LedgerRow):
         default=1, editable=False, help_text="Grows by one on every write: the ETag."
     )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"], cascade_delete_history=False)
+    # History is read by transaction id: its other foreign keys need no index, which every
+    # write would pay for.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"],
+        cascade_delete_history=False,
+        no_db_index=["ledger", "account", "created_by", "transfer"],
+    )
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -182,6 +194,11 @@ class Transaction(LedgerRow):
             models.Index(fields=["ledger", "category"], name="ledger_tx_ledger_category_idx"),
             # An account's balances and its reconciliation.
             models.Index(fields=["account", "date"], name="ledger_tx_account_date_idx"),
+            models.Index(
+                fields=["transfer"],
+                condition=models.Q(transfer__isnull=False),
+                name="ledger_tx_transfer_idx",
+            ),
         ]
 
     def __str__(self) -> str:
