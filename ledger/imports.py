@@ -369,13 +369,9 @@ def _flush(
             raise Superseded
         # The uploader's role is read again for every batch: one removed from the ledger (or
         # made a viewer) since the upload writes nothing more.
-        scope.forget(job.owner)
-        if not all(
-            scope.may_write(job.owner, ledger)
-            for ledger in Account.objects.filter(pk__in=accounts).values_list(
-                "ledger_id", flat=True
-            )
-        ):
+        ledgers = {job.account.ledger_id, *(tx.ledger_id for _, tx in rows)}
+        ledgers |= {a.ledger_id for item in transfers for a in (item.from_account, item.to_account)}
+        if not scope.may_write_now(job.owner, ledgers):
             raise NoLongerWritable(NO_LONGER_WRITABLE)
         duplicates = bulk.mark_duplicates([*rows, *where.probes(transfers)])
         duplicates |= _still_there(where, rows, transfers)

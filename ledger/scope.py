@@ -102,6 +102,13 @@ def may_write(user: Any, ledger_id: int | None) -> bool:
     return role(user, ledger_id) in WRITER_ROLES
 
 
+def may_write_now(user: Any, ledger_ids: set[int]) -> bool:
+    """Whether the user may write all these ledgers, read from the database now (not from the
+    roles kept for the request): for work that outlasts a request, an import's batches."""
+    rows = Membership.objects.filter(user=user, ledger__in=ledger_ids, role__in=WRITER_ROLES)
+    return rows.count() == len(ledger_ids)
+
+
 def require_write(user: Any, *ledger_ids: int | None) -> None:
     """Refuse (403) a write in a ledger the user only views. The caller has already found the
     row among those the user may see: a ledger they are not in never gets this far."""

@@ -291,7 +291,11 @@ class TestUnitOfWork:
             ledger=shared, actor=user, email=other_user.email, role=Role.EDITOR
         )
         before = generation(other_user)
-        membership = services.invitation_accept(invitation=invitation, user=other_user)
+        membership = services.invitation_accept(
+            invitation=invitation,
+            user=other_user,
+            token=services.invitation_token(invitation),
+        )
         assert generation(other_user) == before + 1
         assert Invitation.objects.get(pk=invitation.pk).status == Invitation.Status.ACCEPTED
 
