@@ -15,6 +15,23 @@ from rest_framework.settings import api_settings
 
 from cashman_site import process_state
 
+
+class RelatedTextField(serializers.CharField):
+    """A read-only text of a related object (`source="category.name"`): null when the relation is
+    empty. DRF gives a field's `default` for that, except in a partial update's answer, where it
+    leaves the field out; this field is there in every answer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        for attr in self.source_attrs[:-1]:
+            instance = getattr(instance, attr)
+            if instance is None:
+                return None
+        return getattr(instance, self.source_attrs[-1])
+
+
 # Rows: a serializer's output from `QuerySet.values()` dicts, for lists that need no instances.
 
 
@@ -51,7 +68,13 @@ def _converter(field: Field) -> Callable[..., Any] | None:
         field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING
     )
     if (
-        kind in (serializers.IntegerField, serializers.CharField, serializers.ChoiceField)
+        kind
+        in (
+            serializers.IntegerField,
+            serializers.CharField,
+            serializers.ChoiceField,
+            RelatedTextField,
+        )
         or big_number
         or (isinstance(field, serializers.PrimaryKeyRelatedField) and field.pk_field is None)
     ):

@@ -43,7 +43,8 @@ def send_invitation(invitation_id: int) -> bool:
     )
     try:
         send_mail(
-            f'Join "{invitation.ledger.name}" on Cashman',
+            # One line: a header may hold no line break, whatever the ledger's name holds.
+            f'Join "{" ".join(invitation.ledger.name.split())}" on Cashman',
             body,
             settings.DEFAULT_FROM_EMAIL,
             [invitation.email],

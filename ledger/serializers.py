@@ -2,7 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from cashman_site.serializers import ValuesListSerializer
+from cashman_site.serializers import RelatedTextField, ValuesListSerializer
 from ledger import selectors
 from ledger.choices import TransactionStatus, TransactionType
 from ledger.models import (
@@ -94,9 +94,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     category = OwnCategoryField(
         required=False, allow_null=True, help_text="A category of the account's ledger."
     )
-    category_name = serializers.CharField(
-        source="category.name", read_only=True, allow_null=True, default=None
-    )
+    category_name = RelatedTextField(source="category.name")
     account = AccountField(
         required=False,
         help_text="Where the money is; on create, your personal ledger's first open account if "

@@ -128,21 +128,23 @@ class AccountSerializer(serializers.ModelSerializer):
         return f"{selectors.balance(account, 'cleared_cents'):.2f}"
 
 
+def _balance(**kwargs: Any) -> serializers.DecimalField:
+    # A balance may outgrow one amount's digits: the summaries' width.
+    return serializers.DecimalField(
+        max_digits=SUMMARY_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs
+    )
+
+
 class ReconcileSerializer(serializers.Serializer):
     statement_date = serializers.DateField()
-    # A balance may outgrow one amount's digits: the summaries' width.
-    statement_balance = serializers.DecimalField(
-        max_digits=SUMMARY_DIGITS,
-        decimal_places=AMOUNT_DECIMAL_PLACES,
-        help_text="The balance the bank's statement shows on that date.",
-    )
+    statement_balance = _balance(help_text="The balance the bank's statement shows on that date.")
 
 
 class ReconcileMissSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    difference = _money(help_text="The statement's balance less the account's.")
-    cleared_balance = _money(help_text="The account's, up to the statement's date.")
-    statement_balance = _money()
+    difference = _balance(help_text="The statement's balance less the account's.")
+    cleared_balance = _balance(help_text="The account's, up to the statement's date.")
+    statement_balance = _balance()
 
 
 class ReconciledSerializer(serializers.Serializer):

@@ -105,7 +105,7 @@ class MemberViewSet(
     queryset = Membership.objects.none()  # the model, for the schema; get_queryset scopes it
     serializer_class = MemberSerializer
     lookup_field = "user_id"
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,18}"  # an id too large for the database is no id: 404
     http_method_names = ["get", "patch", "delete", "head", "options"]
     pagination_class = None
 
@@ -138,7 +138,7 @@ class LedgerInvitationViewSet(
 
     queryset = Invitation.objects.none()  # the model, for the schema; get_queryset scopes it
     serializer_class = InvitationSerializer
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,18}"  # an id too large for the database is no id: 404
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Invitation]:

@@ -335,3 +335,17 @@ class TestListing:
         with django_assert_num_queries(4):
             response = auth_client.get(TRANSACTIONS, {"page_size": page_size})
         assert len(response.json()["results"]) == page_size
+
+
+@pytest.mark.parametrize("with_category", [False, True])
+def test_a_partial_updates_answer_has_every_field(auth_client, user, make_tx, with_category):
+    """DRF leaves a field's default out of a partial update's answer; `category_name` is there,
+    null or the name, whatever the request changed."""
+    from ledger.tests.factories import CategoryFactory
+
+    category = CategoryFactory(owner=user, name="Food") if with_category else None
+    tx = make_tx(category=category)
+    answer = auth_client.patch(f"{EXPENSES}{tx.pk}/", {}, format="json")
+    assert answer.status_code == 200
+    assert answer.json()["category_name"] == ("Food" if with_category else None)
+    assert set(answer.json()) == set(auth_client.get(f"{EXPENSES}{tx.pk}/").json())

@@ -527,3 +527,17 @@ class TestToken:
         guessed = client.post(accept_url(invitation.pk), {"token": "f" * 40}, format="json")
         assert guessed.status_code == 400
         assert role_of(household, mallory) is None
+
+
+def test_a_ledger_name_with_a_line_break_still_gets_its_email(
+    owner, django_capture_on_commit_callbacks, mailoutbox
+):
+    """A header holds no line break: the subject puts the name on one line."""
+    ledger = SharedLedgerFactory(owner=owner, name="Maple\nStreet")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client_for(owner).post(
+            invitations_url(ledger), {"email": INVITEE, "role": Role.VIEWER}, format="json"
+        )
+    assert created.status_code == 201
+    [mail] = mailoutbox
+    assert mail.subject == 'Join "Maple Street" on Cashman'
