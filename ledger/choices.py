@@ -15,6 +15,11 @@ class TransactionStatus(models.TextChoices):
     RECONCILED = "reconciled", "Reconciled"
 
 
+#: The statuses a bank's statement has seen: what an account's cleared balance and a
+#: reconciliation count.
+CLEARED_STATUSES = (TransactionStatus.CLEARED, TransactionStatus.RECONCILED)
+
+
 class Role(models.TextChoices):
     """A member's role in a ledger. Owners do everything; editors read and write the books;
     viewers read them."""

@@ -113,12 +113,11 @@ class MemberViewSet(
         return selectors.members_of(user=self.request.user, ledger_id=self.ledger().pk)
 
     def perform_update(self, serializer: MemberSerializer) -> None:
-        scope.require_owner(self.request.user, serializer.instance.ledger_id)
-        role = serializer.validated_data.get("role")
-        if role is not None:
-            serializer.instance = services.member_update(
-                membership=serializer.instance, actor=self.request.user, role=role
-            )
+        serializer.instance = services.member_update(
+            membership=serializer.instance,
+            actor=self.request.user,
+            role=serializer.validated_data.get("role"),
+        )
 
     def perform_destroy(self, instance: Membership) -> None:
         services.member_remove(membership=instance, actor=self.request.user)
@@ -217,9 +216,7 @@ class AccountViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.Model
         return self.get_queryset().get(pk=account.pk)
 
     def perform_create(self, serializer: AccountSerializer) -> None:
-        data = dict(serializer.validated_data)
-        ledger = data.pop("ledger", None) or services.personal_ledger(user=self.request.user)
-        account = services.account_create(actor=self.request.user, ledger=ledger, **data)
+        account = services.account_create(actor=self.request.user, **serializer.validated_data)
         serializer.instance = self.written_instance = self._read(account)
 
     def perform_update(self, serializer: AccountSerializer) -> None:

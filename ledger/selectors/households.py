@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ledger import scope
-from ledger.choices import TransactionStatus
+from ledger.choices import CLEARED_STATUSES
 from ledger.models import Account, Invitation, Ledger, Membership
 from ledger.selectors.summaries import Cents
 
@@ -69,25 +69,15 @@ def _cents(condition: Q | None = None) -> Coalesce:
 def accounts_for(*, user: User) -> QuerySet[Account]:
     """The accounts of the user's ledgers, each with its transactions' totals in cents
     (`balance_cents`, `cleared_cents`): see `balance`."""
-    counted = Q(transactions__status__in=(TransactionStatus.CLEARED, TransactionStatus.RECONCILED))
+    cleared = Q(transactions__status__in=CLEARED_STATUSES)
     return (
         scope.visible(Account.objects.all(), user)
-        .annotate(balance_cents=_cents(), cleared_cents=_cents(counted))
+        .annotate(balance_cents=_cents(), cleared_cents=_cents(cleared))
         .order_by("ledger", "name", "id")  # Meta.ordering is not applied to a grouped query
     )
 
 
 def balance(account: Account, cents_name: str) -> Decimal:
-    """An account's opening balance plus the annotated total, exactly (sums are in cents)."""
-    cents = getattr(account, cents_name, None)
-    if cents is None:  # an instance not read through `accounts_for`
-        cents = accounts_for_id(account.pk, cents_name)
-    return account.opening_balance + Decimal(cents).scaleb(-2)
-
-
-def accounts_for_id(account_id: int, cents_name: str) -> int:
-    counted = Q(transactions__status__in=(TransactionStatus.CLEARED, TransactionStatus.RECONCILED))
-    totals = Account.objects.filter(pk=account_id).aggregate(
-        balance_cents=_cents(), cleared_cents=_cents(counted)
-    )
-    return int(totals[cents_name] or 0)
+    """An account's opening balance plus a total `accounts_for` annotated, exactly (sums are in
+    cents)."""
+    return account.opening_balance + Decimal(getattr(account, cents_name)).scaleb(-2)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ledger import scope
-from ledger.choices import TransactionStatus
+from ledger.choices import CLEARED_STATUSES, TransactionStatus
 from ledger.exceptions import Conflict
 from ledger.models import Account, Ledger, Transaction
 from ledger.services.transactions import conditional_update, lock_at_version
@@ -18,7 +18,12 @@ from ledger.services.unit_of_work import unit_of_work
 ACCOUNT_FIELDS = ("name", "kind", "opening_balance", "opening_date", "archived")
 
 
-def account_create(*, actor: User, ledger: Ledger, **fields: Any) -> Account:
+def account_create(*, actor: User, ledger: Ledger | None = None, **fields: Any) -> Account:
+    """An account of `ledger` (the actor's personal ledger if None)."""
+    if ledger is None:
+        from ledger.services.households import personal_ledger  # it writes with these
+
+        ledger = personal_ledger(user=actor)
     scope.require_write(actor, ledger.pk)
     account = Account(ledger=ledger, **{k: v for k, v in fields.items() if k in ACCOUNT_FIELDS})
     account.full_clean()
@@ -72,13 +77,12 @@ def account_reconcile(
     statement's balance. Otherwise nothing changes and the answer is a 409 with the difference
     (the statement's balance less the account's). Returns how many were marked."""
     scope.require_write(actor, account.ledger_id)
-    counted = (TransactionStatus.CLEARED, TransactionStatus.RECONCILED)
     with unit_of_work(account.ledger_id):
         locked = lock_at_version(account, None)  # one reconciliation of an account at a time
         # The rows counted are locked, and only those are marked: a row written meanwhile is
         # neither counted nor marked.
         counted_rows = list(
-            locked.transactions.filter(date__lte=statement_date, status__in=counted)
+            locked.transactions.filter(date__lte=statement_date, status__in=CLEARED_STATUSES)
             .select_for_update()
             .values_list("pk", "status", "amount")
         )

@@ -201,9 +201,12 @@ def _owners_left(ledger: Ledger, *, without: int) -> int:
     return ledger.memberships.filter(role=Role.OWNER).exclude(user_id=without).count()
 
 
-def member_update(*, membership: Membership, actor: User, role: str) -> Membership:
+def member_update(*, membership: Membership, actor: User, role: str | None) -> Membership:
+    """An owner changes a member's role (`role` None changes nothing, still an owner's call)."""
     ledger = membership.ledger
     scope.require_owner(actor, ledger.pk)
+    if role is None:
+        return membership
     with unit_of_work() as unit:
         _lock(ledger)
         membership = _reread(membership)

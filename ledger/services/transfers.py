@@ -126,7 +126,8 @@ def transfer_leg_update(
     *, leg: Transaction, data: dict[str, Any], if_version: int | None, actor: User | None
 ) -> Transaction:
     """A change of one leg through `transactions/`: its amount, date and description change both
-    legs; its account, category and status are its own."""
+    legs; its account, category and status are its own. Called by `transaction_update`, which
+    has checked that the actor may write the leg's ledger."""
     if "type" in data and data["type"] != TransactionType.TRANSFER:
         raise ValidationError({"type": "A transfer's leg stays a transfer: delete the transfer."})
     transfer = leg.transfer
@@ -139,8 +140,6 @@ def transfer_leg_update(
     if "account" in data:
         whole[mine] = data["account"]
     own: dict[str, Any] = {k: data[k] for k in ("category", "status") if k in data}
-    if own and not whole:
-        scope.require_write(actor, leg.ledger_id)
     with unit_of_work(leg.ledger_id):
         if if_version is not None:
             lock_at_version(leg, if_version)
