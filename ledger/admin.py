@@ -1,4 +1,5 @@
 import csv
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -7,8 +8,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import selectors, services
 from ledger.admin_households import AccountAdmin, LedgerAdmin
+from ledger.choices import TransactionStatus, TransactionType
 from ledger.exports import spreadsheet_text
 from ledger.models import Category, ImportJob, Transaction
+from ledger.services.transactions import RECONCILED_FIELDS
 
 __all__ = ["AccountAdmin", "LedgerAdmin"]
 
@@ -95,6 +98,20 @@ class TransactionAdmin(SimpleHistoryAdmin):
     readonly_fields = ("ledger", "transfer", "created_by", "created_at", "updated_at", "version")
     actions = [export_csv]
     ordering = ("-date", "-id")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Transaction | None = None) -> Any:
+        # What the API keeps fixed, the admin keeps too: a reconciled row's amount, type, date and
+        # account (set its status back to cleared first), and a transfer leg's, which the API
+        # changes on both legs at once.
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and (obj.transfer_id or obj.status == TransactionStatus.RECONCILED):
+            return (*fields, *RECONCILED_FIELDS)
+        return fields
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "type":  # a transfer is made through the API, with both legs
+            kwargs["choices"] = [c for c in db_field.choices if c[0] != TransactionType.TRANSFER]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     # Writes go through the services, as the API's do.
     def save_model(self, request: HttpRequest, obj: Transaction, form, change: bool) -> None:

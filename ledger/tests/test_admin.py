@@ -488,3 +488,26 @@ def test_the_bulk_delete_of_empty_accounts_goes_through_the_service(admin_client
     )
     assert response.status_code == 302
     assert not Account.objects.filter(pk=spare.pk).exists()
+
+
+def test_the_admin_keeps_a_reconciled_rows_and_a_legs_amount_fixed(admin_client, user):
+    """As the API does: a reconciled row's amount, type, date and account, and a transfer leg's,
+    are read-only in the admin; a transfer is not a type the admin makes."""
+    from ledger import services
+    from ledger.tests.factories import main_account
+
+    reconciled = TransactionFactory(owner=user)
+    with services.unit_of_work(reconciled.ledger_id):
+        Transaction.objects.filter(pk=reconciled.pk).update(status="reconciled")
+    savings = services.account_create(actor=user, name="Savings")
+    transfer = services.transfer_create(
+        actor=user, from_account=main_account(user), to_account=savings, amount=Decimal("5")
+    )
+    plain = TransactionFactory(owner=user)
+    for row, fixed in [(reconciled, True), (transfer.legs.first(), True), (plain, False)]:
+        page = admin_client.get(reverse("admin:ledger_transaction_change", args=[row.pk]))
+        form = page.context["adminform"].form
+        assert ("amount" not in form.fields) is fixed, row
+    added = admin_client.get(reverse("admin:ledger_transaction_add"))
+    choices = [value for value, _ in added.context["adminform"].form.fields["type"].choices]
+    assert "TRANSFER" not in choices and "EXPENSE" in choices
