@@ -48,8 +48,11 @@ import psycopg2
 from psycopg2 import sql
 
 from bench.config import Config, check_database_url, database_name
+from ledger.migrations._rollups import TABLES as ROLLUP_TABLES
+from ledger.migrations._rollups import fill_statements as rollups_fill
 
-SEED_VERSION = 3  # 2: ledgers, memberships and accounts (issue 22); 3: users in 3 ledgers
+SEED_VERSION = 4  # 2: ledgers, memberships and accounts (issue 22); 3: users in 3 ledgers;
+# 4: rollups (issue 23)
 DAYS = 3 * 365
 CATEGORIES = ("Food", "Rent", "Salary", "Leisure", "Transport")
 # (description, category index or None); searching "coffee" finds about one expense in ten.
@@ -84,7 +87,10 @@ TRUNCATED = (
     "ledger_historicaltransaction",
     "ledger_importjob",
     "ledger_idempotencykey",
+    "ledger_daytotal",
+    "ledger_monthtotal",
 )
+ROLLUPS = tuple(ROLLUP_TABLES.values())
 #: The tables whose ids the seed writes itself: their sequences are moved past them.
 SEQUENCED = (
     "accounts_user",
@@ -394,6 +400,9 @@ def seed(conn, layout: Layout, *, today: datetime.date | None = None) -> dict:
                 next_id += count
 
         rows = _copy(cur, f"ledger_transaction ({TX_COLUMNS})", lines())
+        # The rollup triggers were off with the others: the rollups are filled in one pass.
+        for statement in rollups_fill("postgresql"):
+            cur.execute(statement)
         for table in SEQUENCED:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
@@ -411,7 +420,7 @@ def analyze(conn) -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(f"VACUUM (ANALYZE) {', '.join(SEQUENCED)}")
+            cur.execute(f"VACUUM (ANALYZE) {', '.join((*SEQUENCED, *ROLLUPS))}")
     finally:
         conn.autocommit = old
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import django_filters
 from django.db.models import Q, QuerySet
 from django_filters import utils
+from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
@@ -19,6 +20,9 @@ from ledger.models import (
     Ledger,
     Transaction,
 )
+from ledger.selectors.rollups import FILTERS as ROLLUP_FILTERS
+
+DATE_FILTERS = ("date_after", "date_before")
 
 
 def _own_categories(request) -> QuerySet[Category]:
@@ -117,6 +121,32 @@ class TransactionFilter(FormCachingFilterSet):
             "search",
         ]
 
+    def rollups(self, user, transaction_type: str | None = None) -> selectors.RollupSet | None:
+        """The rollups that answer this (validated) filterset's filters, or None when one of
+        them, a search or an amount, needs the transactions themselves."""
+        given = {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name in self.filters and value not in EMPTY_VALUES
+        }
+        if not given.keys() <= ROLLUP_FILTERS:
+            return None
+        others = {name: value for name, value in given.items() if name not in DATE_FILTERS}
+
+        def narrow(rows: QuerySet) -> QuerySet:
+            # The filters' own lookups: the rollups have the transactions' field names.
+            for name, value in others.items():
+                rows = self.filters[name].filter(rows, value)
+            return rows
+
+        return selectors.RollupSet(
+            user,
+            transaction_type,
+            narrow if others else None,
+            given.get("date_after"),
+            given.get("date_before"),
+        )
+
     def filter_amount_min(self, queryset: QuerySet, name: str, value: Decimal) -> QuerySet:
         return queryset.filter(Q(amount__gte=value) | Q(amount__lte=-value))
 
@@ -139,7 +169,9 @@ class FilterBackend(DjangoFilterBackend):
 
     Building and validating a FilterSet's form costs more than the list's own queries; without
     any of its parameters it would only return the queryset unchanged. With some, a
-    TransactionFilter is asked for those alone (`given_only`).
+    TransactionFilter is asked for those alone (`given_only`). The validated filterset is left
+    on the view as `filterset` (None without filters), for its other reads of the same set: a
+    list's count from the rollups.
     """
 
     @staticmethod
@@ -147,10 +179,12 @@ class FilterBackend(DjangoFilterBackend):
         """Whether the request gives a parameter of any of the filterset's filters."""
         return any(name in request.query_params for name in filterset_class.base_filters)
 
-    def filter_queryset(self, request, queryset, view):
+    def valid_filterset(self, request, queryset, view):
+        """The request's filterset, validated (a 400 if it is not valid), or None when the
+        request gives none of its filters."""
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is None or not self.filters_given(request, filterset_class):
-            return queryset
+            return None
         kwargs = self.get_filterset_kwargs(request, queryset, view)
         if issubclass(filterset_class, FormCachingFilterSet):
             kwargs["given_only"] = True
@@ -158,4 +192,8 @@ class FilterBackend(DjangoFilterBackend):
         # What DjangoFilterBackend.filter_queryset does with the filterset it makes.
         if not filterset.is_valid() and self.raise_exception:
             raise utils.translate_validation(filterset.errors)
-        return filterset.qs
+        return filterset
+
+    def filter_queryset(self, request, queryset, view):
+        view.filterset = self.valid_filterset(request, queryset, view)
+        return queryset if view.filterset is None else view.filterset.qs

@@ -66,10 +66,13 @@ class TransactionViewSet(
         )
 
     def count_rows(self, queryset: QuerySet) -> int:
-        """The list's total for its pagination, cached until the user's next write."""
+        """The list's total for its pagination, cached until the user's next write: added up
+        from the rollups when they answer the filters (see `SummaryViewSet`), else counted."""
         params = cached_reads.params_key(self.request.query_params, TransactionFilter.base_filters)
         name = f"count:{self.transaction_type or 'all'}:{params}"
-        return cached_reads.cached(self.request.user, name, queryset.count)
+        rollups = rollups_of(self, self.transaction_type)
+        counter = queryset.count if rollups is None else rollups.count
+        return cached_reads.cached(self.request.user, name, counter)
 
     def perform_create(self, serializer: TransactionSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -173,14 +176,28 @@ class CategoryViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.Mode
         )
 
 
+def rollups_of(view: Any, transaction_type: str | None = None) -> selectors.RollupSet | None:
+    """The rollups of the transactions a list or summary view reads, narrowed by the filters
+    its `FilterBackend` validated; None when a filter (a search, an amount) needs the rows."""
+    filterset = getattr(view, "filterset", None)
+    if filterset is None:
+        return selectors.RollupSet(view.request.user, transaction_type)
+    return filterset.rollups(view.request.user, transaction_type)
+
+
 @extend_schema(tags=["summary"])
 class SummaryViewSet(viewsets.GenericViewSet):
-    """Totals of the transactions of every ledger you are in, computed by the database, with the
-    list filters applied (`ledger=`, `account=`...).
+    """Totals of the transactions of every ledger you are in, with the list filters applied
+    (`ledger=`, `account=`...).
 
     `expense` is the (negative) sum of expenses, so `balance = income + expense`. Transfers only
     move money between accounts: they count in `transfers_in` and `transfers_out` (negative),
     never in income, expense or balance.
+
+    Without a filter, or with only `ledger`, `account`, `type`, `status`, `category` and the
+    dates, they are added up from the rollups (totals per day and month that every write keeps),
+    so their cost does not grow with the number of transactions; `search`, `amount_min` and
+    `amount_max` add up the matching transactions themselves.
     """
 
     queryset = Transaction.objects.none()  # the model, for the schema; get_queryset scopes it
@@ -192,24 +209,15 @@ class SummaryViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Transaction]:
         return selectors.transactions_for(user=self.request.user)
 
-    def summarise(
-        self,
-        name: str,
-        of_transactions: Callable[..., Any],
-        of_user: Callable[..., Any],
-    ) -> Response:
+    def summarise(self, name: str, summary: Callable[..., Any]) -> Response:
         """The serialised summary, cached per user and filters until that user's next write:
-        a repeated summary is answered without touching the transactions table.
+        a repeated summary is answered without reading the rollups or the transactions.
 
-        `of_transactions(transactions=...)` summarises the filtered transactions; without any
-        filter, `of_user(user=...)` summarises all of the user's through a statement compiled
-        once."""
+        `summary(transactions=...)` summarises the rollups, or the filtered transactions."""
 
         def serialised() -> Any:
-            if FilterBackend.filters_given(self.request, self.filterset_class):
-                rows = of_transactions(transactions=self.filter_queryset(self.get_queryset()))
-            else:
-                rows = of_user(user=self.request.user)
+            transactions = self.filter_queryset(self.get_queryset())
+            rows = summary(transactions=rollups_of(self) or transactions)
             serializer_class = self.get_serializer_class()
             if isinstance(rows, list):
                 zone = timezone.get_current_timezone()
@@ -220,20 +228,16 @@ class SummaryViewSet(viewsets.GenericViewSet):
         return Response(cached_reads.cached(self.request.user, f"{name}:{params}", serialised))
 
     def list(self, request: Request) -> Response:
-        return self.summarise("summary", selectors.summary_total, selectors.summary_total_of)
+        return self.summarise("summary", selectors.summary_total)
 
     @extend_schema(responses=MonthlySummarySerializer(many=True))
     @action(detail=False, serializer_class=MonthlySummarySerializer)
     def monthly(self, request: Request) -> Response:
         """One row per month (`YYYY-MM`), newest first."""
-        return self.summarise(
-            "summary-monthly", selectors.summary_monthly, selectors.summary_monthly_of
-        )
+        return self.summarise("summary-monthly", selectors.summary_monthly)
 
     @extend_schema(responses=CategorySummarySerializer(many=True))
     @action(detail=False, url_path="by-category", serializer_class=CategorySummarySerializer)
     def by_category(self, request: Request) -> Response:
         """One row per category, and one with `category: null` for uncategorised rows."""
-        return self.summarise(
-            "summary-by-category", selectors.summary_by_category, selectors.summary_by_category_of
-        )
+        return self.summarise("summary-by-category", selectors.summary_by_category)

@@ -12,8 +12,6 @@ Statements compiled once (this module, on `statements`):
   on every request.
 - `list_rows(queryset)`: a `values()` queryset's count and slices, as a paginator reads them. A
   transaction list's page and its count.
-- `rows_for_id(build, id)` and `aggregate_for_id(build, totals, id)`: a queryset's rows or
-  aggregate where only one id varies. The summaries of all of a user's transactions.
 
 On django-filter's and Django's forms' internals (`filters`):
 
@@ -30,7 +28,7 @@ path, and a test fails until someone checks them against the new release. Settin
 import functools
 import importlib.metadata
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -40,7 +38,6 @@ from django.db.models.query import ValuesIterable
 from cashman_site import process_state
 from cashman_site.fastpaths.statements import (
     PLACEHOLDER,
-    IdStatement,
     ModelStatement,
     ShapedStatements,
     Statement,
@@ -104,6 +101,11 @@ def get_by_pk(model: type[M], pk: int) -> M | None:
 _LISTS = ShapedStatements(size=512)
 
 
+def _names(queryset: QuerySet) -> tuple[str, ...]:
+    query = queryset.query
+    return (*query.extra_select, *query.values_select, *query.annotation_select)
+
+
 class ListRows:
     """A `values()` queryset's rows as a paginator reads them: `count()`, and slices with a stop.
     Only the queryset's WHERE clause is compiled; the count and page statements are made from
@@ -161,55 +163,9 @@ def list_rows(queryset: QuerySet) -> QuerySet | ListRows:
     return queryset
 
 
-# --- Rows where one id varies ----------------------------------------------------------------
-
-
-def _names(queryset: QuerySet) -> tuple[str, ...]:
-    query = queryset.query
-    return (*query.extra_select, *query.values_select, *query.annotation_select)
-
-
-@functools.cache
-def _rows_statement(build: Callable[[int], QuerySet]) -> tuple[IdStatement, tuple[str, ...]]:
-    rows = build(PLACEHOLDER)
-    return IdStatement(rows, list, columns=rows), _names(rows)
-
-
-def rows_for_id(build: Callable[[int], QuerySet], value: int) -> list[dict[str, Any]]:
-    """`list(build(value))`, for a `build` that makes a `values()` queryset in which `value`
-    is the only thing that varies (it is called once, with a placeholder). Fast: its statement
-    is compiled once per process."""
-    if not enabled():
-        return list(build(value))
-    statement, names = _rows_statement(build)
-    return [dict(zip(names, row, strict=True)) for row in statement.rows(value)]
-
-
-@functools.cache
-def _aggregate_statement(
-    build: Callable[[int], QuerySet], totals: Callable[[], dict[str, Any]]
-) -> tuple[IdStatement, tuple[str, ...]]:
-    aggregates = totals()
-    statement = IdStatement(build(PLACEHOLDER), lambda rows: rows.aggregate(**aggregates))
-    return statement, tuple(aggregates)
-
-
-def aggregate_for_id(
-    build: Callable[[int], QuerySet], totals: Callable[[], dict[str, Any]], value: int
-) -> dict[str, Any]:
-    """`build(value).aggregate(**totals())`, for a `build` in which `value` is the only thing
-    that varies, and `totals` that are always the same. Fast as `rows_for_id`."""
-    if not enabled():
-        return build(value).aggregate(**totals())
-    statement, names = _aggregate_statement(build, totals)
-    return dict(zip(names, statement.rows(value)[0], strict=True))
-
-
 def _forget() -> None:
     _by_pk.cache_clear()
     _LISTS.entries.clear()
-    _rows_statement.cache_clear()
-    _aggregate_statement.cache_clear()
 
 
 process_state.register("fast paths: compiled statements", _forget)
@@ -217,9 +173,7 @@ process_state.register("fast paths: compiled statements", _forget)
 __all__: Sequence[str] = [
     "WRITTEN_FOR",
     "ListRows",
-    "aggregate_for_id",
     "enabled",
     "get_by_pk",
     "list_rows",
-    "rows_for_id",
 ]

@@ -24,7 +24,7 @@ from cashman_site.fastpaths.statements import (
     where_clause,
 )
 from cashman_site.serializers import value_columns
-from ledger import scope, selectors
+from ledger import scope
 from ledger.choices import Role, TransactionType
 from ledger.models import Account, Category, Ledger, Membership, Transaction
 from ledger.selectors import transactions_for
@@ -214,7 +214,6 @@ class TestTheFence:
         fastpaths._forget()
         assert [auth_client.get(url).json() for url in urls] == fast
         assert fastpaths._by_pk.cache_info().currsize == 0
-        assert fastpaths._rows_statement.cache_info().currsize == 0
         assert not fastpaths._LISTS.entries
 
     def test_the_setting_turns_them_off(self, settings):
@@ -241,27 +240,6 @@ class TestEqualToThePlainPath:
                 fields = [f.attname for f in User._meta.concrete_fields]
                 assert [getattr(fast, f) for f in fields] == [getattr(plain, f) for f in fields]
                 assert not fast._state.adding and fast._state.db == plain._state.db
-
-    @pytest.mark.parametrize(
-        "summary",
-        [
-            selectors.summary_total_of,
-            selectors.summary_monthly_of,
-            selectors.summary_by_category_of,
-        ],
-    )
-    def test_summaries_of_a_user(self, owners, settings, summary):
-        for owner in (*owners, UserFactory()):
-            fast, plain = self.both(settings, lambda owner=owner: summary(user=owner))
-            assert fast == plain
-            rows = fast if isinstance(fast, list) else [fast]
-            assert all(
-                type(row[key]) is type(plain_row[key])
-                for row, plain_row in zip(
-                    rows, plain if isinstance(plain, list) else [plain], strict=True
-                )
-                for key in row
-            )
 
     def test_list_rows(self, owners, settings):
         rows = rows_for(owners[0])
@@ -314,18 +292,7 @@ class TestTheScopeOfAnIdAndOfAUser:
             assert scope.writable(rows, editor.pk).count() == 1
             assert scope.writable(rows, viewer).count() == 0
 
-    def test_the_fast_paths_answer_for_a_shared_ledgers_members(self, people, settings):
+    def test_the_list_rows_of_a_shared_ledgers_members(self, people):
         for person in people:
-            settings.CASHMAN_FAST_PATHS = True
-            fast = (
-                selectors.summary_total_of(user=person),
-                selectors.summary_monthly_of(user=person),
-            )
-            settings.CASHMAN_FAST_PATHS = False
-            plain = (
-                selectors.summary_total_of(user=person),
-                selectors.summary_monthly_of(user=person),
-            )
-            assert fast == plain
             rows = rows_for(person)
             assert list(rows) == list(rows_for(person.pk))

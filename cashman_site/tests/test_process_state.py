@@ -18,8 +18,6 @@ def sizes() -> dict[str, int]:
         "verified tokens": authentication._verified.cache_info().currsize,
         "user statement": fastpaths._by_pk.cache_info().currsize,
         "list statements": len(fastpaths._LISTS.entries),
-        "summary statements": fastpaths._rows_statement.cache_info().currsize,
-        "total statements": fastpaths._aggregate_statement.cache_info().currsize,
         "value readers": serializers._reader.cache_info().currsize,
         "filter forms": len(TransactionFilter._form_classes),
     }

@@ -19,6 +19,7 @@ from ledger.models.base import (
     today,
 )
 from ledger.models.households import INVITATION_DAYS, Account, Invitation, Ledger, Membership
+from ledger.models.rollups import DayTotal, MonthTotal
 
 
 class Category(LedgerRow):
@@ -326,6 +327,7 @@ __all__ = [
     "INVITATION_DAYS",
     "Account",
     "Category",
+    "DayTotal",
     "IdempotencyKey",
     "ImportJob",
     "Invitation",
@@ -333,6 +335,7 @@ __all__ = [
     "LedgerRow",
     "LedgerRowQuerySet",
     "Membership",
+    "MonthTotal",
     "Transaction",
     "Transfer",
     "bump_version",

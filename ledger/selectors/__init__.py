@@ -1,5 +1,5 @@
 """Every read of the ledger, already scoped to one user, by subject: `transactions` (transactions,
-categories and imports), `summaries` and `history`. Callers import this package
+categories and imports), `summaries` (and the `rollups` they read) and `history`. Callers import this package
 (`from ledger import selectors`) and use the names below."""
 
 from ledger.selectors.history import transaction_history
@@ -14,14 +14,12 @@ from ledger.selectors.households import (
     ledgers_for,
     members_of,
 )
+from ledger.selectors.rollups import RollupSet
 from ledger.selectors.summaries import (
     Cents,
     summary_by_category,
-    summary_by_category_of,
     summary_monthly,
-    summary_monthly_of,
     summary_total,
-    summary_total_of,
 )
 from ledger.selectors.transactions import (
     categories_for,
@@ -33,6 +31,7 @@ from ledger.selectors.transactions import (
 
 __all__ = [
     "Cents",
+    "RollupSet",
     "account_rows_for",
     "accounts_for",
     "balance",
@@ -45,11 +44,8 @@ __all__ = [
     "ledgers_for",
     "members_of",
     "summary_by_category",
-    "summary_by_category_of",
     "summary_monthly",
-    "summary_monthly_of",
     "summary_total",
-    "summary_total_of",
     "transaction_history",
     "transaction_rows_for",
     "transactions_for",

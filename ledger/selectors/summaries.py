@@ -1,17 +1,16 @@
-"""The ledger's summaries: totals, by month and by category, of a set of transactions or of all of
-one user's."""
+"""The ledger's summaries: totals, by month and by category, of a set of transactions, read from
+the transactions themselves or from their rollups (`ledger.selectors.rollups`)."""
 
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
-from accounts.models import User
-from cashman_site import fastpaths
 from ledger.choices import TransactionType
-from ledger.models import Transaction
-from ledger.selectors.transactions import transactions_for
+from ledger.models import MonthTotal, Transaction
+from ledger.selectors.rollups import RollupSet, merge
 
 MONEY_TOTALS = ("income", "expense", "balance", "transfers_in", "transfers_out")
 
@@ -78,7 +77,7 @@ def _by_category(transactions: QuerySet[Transaction]) -> QuerySet[Any, Any]:
         _ungrouped(transactions)
         .values("category", "category__name")
         .annotate(**_totals())
-        .order_by(F("category__name").asc(nulls_last=True), "category")
+        .order_by()
     )
 
 
@@ -86,46 +85,71 @@ def _category_row(row: dict[str, Any]) -> dict[str, Any]:
     return {"category": row["category"], "category_name": row["category__name"], **_to_money(row)}
 
 
-def summary_total(*, transactions: QuerySet[Transaction]) -> dict[str, Any]:
+def _rollup_totals() -> dict[str, Any]:
+    """`_totals` read from rollups: incomes are positive and expenses negative (a check
+    constraint), so an income's amount is its inflow and an expense's its outflow."""
+
+    def cents(column: Any, condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(column, filter=condition), Value(0))
+
+    transfer = Q(type=TransactionType.TRANSFER)
+    return {
+        "income": cents("inflow", Q(type=TransactionType.INCOME)),
+        "expense": cents("outflow", Q(type=TransactionType.EXPENSE)),
+        "balance": cents(F("inflow") + F("outflow"), ~transfer),
+        "transfers_in": cents("inflow", transfer),
+        "transfers_out": cents("outflow", transfer),
+        "count": cents("transactions"),
+    }
+
+
+_SUMMED = (*MONEY_TOTALS, "count")
+
+#: What a summary reads: the transactions themselves, or their rollups.
+Source = QuerySet[Transaction] | RollupSet
+
+
+def summary_total(*, transactions: Source) -> dict[str, Any]:
+    if isinstance(transactions, RollupSet):
+        parts = [part.aggregate(**_rollup_totals()) for part in transactions.parts()]
+        return _to_money(merge(parts, lambda row: None, _SUMMED)[0] if parts else _empty())
     return _to_money(_ungrouped(transactions).aggregate(**_totals()))
 
 
-def summary_monthly(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+def summary_monthly(*, transactions: Source) -> list[dict[str, Any]]:
     """One row per calendar month that has transactions, newest first."""
+    if isinstance(transactions, RollupSet):
+        rows = []
+        for part in transactions.parts():
+            month = F("date") if part.model is MonthTotal else TruncMonth("date")
+            rows += (
+                part.annotate(month_start=month).values("month_start").annotate(**_rollup_totals())
+            )
+        merged = merge(rows, itemgetter("month_start"), _SUMMED)
+        return [
+            _month_row(row) for row in sorted(merged, key=itemgetter("month_start"), reverse=True)
+        ]
     return [_month_row(row) for row in _monthly(transactions)]
 
 
-def summary_by_category(*, transactions: QuerySet[Transaction]) -> list[dict[str, Any]]:
+def summary_by_category(*, transactions: Source) -> list[dict[str, Any]]:
     """One row per category used in the set, and one (category null) for uncategorised rows."""
-    return [_category_row(row) for row in _by_category(transactions)]
+    if isinstance(transactions, RollupSet):
+        rows = []
+        for part in transactions.parts():
+            rows += part.values("category", "category__name").annotate(**_rollup_totals())
+        rows = merge(rows, itemgetter("category"), _SUMMED)
+    else:
+        rows = list(_by_category(transactions))
+    return [_category_row(row) for row in sorted(rows, key=_category_order)]
 
 
-# The same summaries of all of a user's transactions, through a fast path
-# (`cashman_site.fastpaths`): their statements differ only by the user's id.
+def _category_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """By name whatever its case (the same on every database and collation), uncategorised
+    last, then by id: names are unique per ledger, not across a user's ledgers."""
+    name = row["category__name"]
+    return (name is None, (name or "").casefold(), name or "", row["category"] or 0)
 
 
-def _all_ungrouped(user_id: int) -> QuerySet[Transaction]:
-    return _ungrouped(transactions_for(user=user_id))
-
-
-def _all_monthly(user_id: int) -> QuerySet[Any, Any]:
-    return _monthly(transactions_for(user=user_id))
-
-
-def _all_by_category(user_id: int) -> QuerySet[Any, Any]:
-    return _by_category(transactions_for(user=user_id))
-
-
-def summary_total_of(*, user: User) -> dict[str, Any]:
-    """`summary_total` of all the user's transactions."""
-    return _to_money(fastpaths.aggregate_for_id(_all_ungrouped, _totals, user.pk))
-
-
-def summary_monthly_of(*, user: User) -> list[dict[str, Any]]:
-    """`summary_monthly` of all the user's transactions."""
-    return [_month_row(row) for row in fastpaths.rows_for_id(_all_monthly, user.pk)]
-
-
-def summary_by_category_of(*, user: User) -> list[dict[str, Any]]:
-    """`summary_by_category` of all the user's transactions."""
-    return [_category_row(row) for row in fastpaths.rows_for_id(_all_by_category, user.pk)]
+def _empty() -> dict[str, int]:
+    return dict.fromkeys(_SUMMED, 0)

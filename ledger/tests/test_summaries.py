@@ -194,22 +194,17 @@ def test_by_category_has_one_row_per_category_and_one_for_none(auth_client, rand
 
 
 @pytest.mark.parametrize(
-    ("of_transactions", "of_user"),
-    [
-        (selectors.summary_total, selectors.summary_total_of),
-        (selectors.summary_monthly, selectors.summary_monthly_of),
-        (selectors.summary_by_category, selectors.summary_by_category_of),
-    ],
+    "summary",
+    [selectors.summary_total, selectors.summary_monthly, selectors.summary_by_category],
     ids=["total", "monthly", "by-category"],
 )
-def test_a_whole_ledgers_summary_by_statement_equals_the_querysets(
-    random_ledger, user, other_user, of_transactions, of_user
-):
-    # Unfiltered summaries run a statement compiled once, for any user: each gets their own.
+def test_a_summary_of_the_rollups_equals_the_transactions(random_ledger, user, other_user, summary):
+    # Every user's own: the rollups are scoped as the transactions are.
     for owner in (user, other_user, UserFactory()):
-        expected = of_transactions(transactions=selectors.transactions_for(user=owner))
-        assert of_user(user=owner) == expected
-        assert str(of_user(user=owner)) == str(expected)  # the same types: Decimal, int, str
+        expected = summary(transactions=selectors.transactions_for(user=owner))
+        assert summary(transactions=selectors.RollupSet(owner)) == expected
+        # The same types: Decimal, int, str.
+        assert str(summary(transactions=selectors.RollupSet(owner))) == str(expected)
 
 
 def test_an_empty_ledger_sums_to_zero(auth_client):
@@ -230,12 +225,23 @@ def test_bad_filters_are_400(auth_client):
 
 
 @pytest.mark.parametrize("url", [SUMMARY, MONTHLY, BY_CATEGORY])
-def test_summaries_take_one_query_whatever_the_size(
-    auth_client, random_ledger, url, django_assert_num_queries
+def test_summaries_read_the_rollups_in_one_query(
+    auth_client, random_ledger, url, django_assert_num_queries, settings
 ):
-    # The user behind the token, and the aggregate.
-    with django_assert_num_queries(2):
-        assert auth_client.get(url).status_code == 200
+    settings.CASHMAN_LEDGER_CACHE_SECONDS = 0  # each request reads the memberships
+    # The user behind the token, their ledgers, and the rollups: whole months in one statement;
+    # a range that cuts months adds one for the days of the months it cuts.
+    with django_assert_num_queries(3) as queries:
+        assert auth_client.get(url, {"date_after": "2020-01-01"}).status_code == 200
+    assert "ledger_monthtotal" in queries.captured_queries[-1]["sql"]
+    assert "ledger_transaction" not in queries.captured_queries[-1]["sql"]
+    with django_assert_num_queries(4) as queries:
+        assert auth_client.get(url, {"date_after": "2020-01-15"}).status_code == 200
+    assert "ledger_daytotal" in queries.captured_queries[-1]["sql"]
+    # A search needs the transactions themselves.
+    with django_assert_num_queries(3) as queries:
+        assert auth_client.get(url, {"search": "a"}).status_code == 200
+    assert "ledger_transaction" in queries.captured_queries[-1]["sql"]
 
 
 def test_large_sums_keep_every_cent(auth_client, user):
