@@ -9,11 +9,10 @@ which only the benchmark's URLconf accepts. Two kinds:
   before measuring, that each issues the very statements Cashman issued
   (`orm_statements_match`).
 
-Both scope by ledger as Cashman does: the rows of the ledgers the user is a member of. A list
-reads the user's ledgers first (`ledger.scope.roles`: one query of their memberships, or none when
-their cached answers hold them) and filters `ledger_id IN (...)` with their ids; an aggregate of
-all their rows, as Cashman's fast path, filters `ledger_id IN (SELECT ledger_id FROM
-ledger_membership WHERE user_id = %s)`. The seed gives user u the personal ledger u
+Both scope by ledger as Cashman does: the rows of the ledgers the user is a member of. They read
+the user's ledgers first (`ledger.scope.roles`: one query of their memberships, or none when
+their cached answers hold them) and filter `ledger_id IN (...)` with their ids. Counts and
+summaries read the rollups (`ledger_monthtotal`), as Cashman does. The seed gives user u the personal ledger u
 (bench/seed.py), so the raw floor replays a captured ledger id as the user's id; a user's other
 ledgers (`list_3_ledgers`) it takes from the rows of the memberships statement it has just run, as
 Cashman takes them from `ledger.scope.roles`, sorted, in the places they had in the capture.
@@ -34,8 +33,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -44,8 +43,7 @@ from bench import sqlcapture
 from cashman_site.serializers import value_columns
 from ledger import scope
 from ledger.choices import TransactionType
-from ledger.models import Account, Membership, Transaction
-from ledger.selectors import Cents
+from ledger.models import Account, MonthTotal, Transaction
 from ledger.serializers import TransactionSerializer
 from ledger.services import unit_of_work
 
@@ -169,40 +167,50 @@ def _transactions(request: HttpRequest, user: User) -> QuerySet:
     return rows.order_by("-date", "-id").values(*value_columns(TransactionSerializer))
 
 
+def _rollup_count(user: User) -> int:
+    """How many transactions the user's ledgers hold, from their rollups by month."""
+    months = MonthTotal.objects.order_by().filter(ledger__in=_ledgers(user))
+    return months.aggregate(n=Sum("transactions"))["n"] or 0
+
+
 def _orm_list(request: HttpRequest, uid: int, *, count: bool = True) -> HttpResponse:
-    rows = _transactions(request, _user(uid))
+    user = _user(uid)
+    rows = _transactions(request, user)
     page = list(rows[:PAGE_SIZE])
     if not count:  # Cashman has the count in its cache: the floor skips it
         return _json({"count": None, "results": page})
-    # As Cashman's paginator: the page first, and a count only when the page is full.
-    total = rows.count() if len(page) == PAGE_SIZE else len(page)
+    # As Cashman's paginator: the page first, and a count only when the page is full, added up
+    # from the rollups unless a search needs the rows.
+    if len(page) < PAGE_SIZE:
+        total = len(page)
+    else:
+        total = rows.count() if "search" in request.GET else _rollup_count(user)
     return _json({"count": total, "results": page})
 
 
-def _cents(condition: Q | None = None) -> Coalesce:
-    return Coalesce(Sum(Cents("amount"), filter=condition), Value(0))
+def _cents(column, condition: Q | None = None) -> Coalesce:
+    return Coalesce(Sum(column, filter=condition), Value(0))
 
 
 def _orm_summary(request: HttpRequest, uid: int) -> HttpResponse:
     user = _user(uid)
-    # All the user's rows, their ledgers a subquery of their memberships.
-    ledgers = Membership.objects.filter(user=user).values("ledger_id")
+    # The rollups by month of the user's ledgers: incomes are positive, expenses negative.
     transfer = Q(type=TransactionType.TRANSFER)
     rows = (
-        Transaction.objects.filter(ledger__in=ledgers)
-        .annotate(month_start=TruncMonth("date"))
+        MonthTotal.objects.order_by()
+        .filter(ledger__in=_ledgers(user))
+        .annotate(month_start=F("date"))
         .values("month_start")
         .annotate(
-            income=_cents(Q(type=TransactionType.INCOME)),
-            expense=_cents(Q(type=TransactionType.EXPENSE)),
-            balance=_cents(~transfer),  # a transfer moves money, it is neither
-            transfers_in=_cents(transfer & Q(amount__gt=0)),
-            transfers_out=_cents(transfer & Q(amount__lt=0)),
-            count=Count("id"),
+            income=_cents("inflow", Q(type=TransactionType.INCOME)),
+            expense=_cents("outflow", Q(type=TransactionType.EXPENSE)),
+            balance=_cents(F("inflow") + F("outflow"), ~transfer),  # a transfer is neither
+            transfers_in=_cents("inflow", transfer),
+            transfers_out=_cents("outflow", transfer),
+            count=_cents("transactions"),
         )
-        .order_by("-month_start")
     )
-    return _json(list(rows))
+    return _json(sorted(rows, key=lambda row: row["month_start"], reverse=True))
 
 
 def _orm_create(request: HttpRequest, uid: int) -> HttpResponse:

@@ -40,8 +40,9 @@ class Statement:
 
     @property
     def is_count(self) -> bool:
-        """A list's COUNT, which the paginator skips after a short first page."""
-        return self.sql.startswith("SELECT COUNT(*)")
+        """A list's count (a COUNT, or a sum of the rollups' counts), which the paginator skips
+        after a short first page."""
+        return self.sql.startswith(("SELECT COUNT(*)", ROLLUP_COUNT))
 
     @property
     def touches_transactions(self) -> bool:
@@ -51,6 +52,9 @@ class Statement:
     def reads_ledgers(self) -> bool:
         """The user's memberships: their ledgers' ids are its rows' first column."""
         return self.sql.startswith(LEDGERS_READ)
+
+
+ROLLUP_COUNT = 'SELECT SUM("ledger_monthtotal"."transactions")'
 
 
 @dataclass
