@@ -52,7 +52,7 @@ from ledger.migrations._rollups import TABLES as ROLLUP_TABLES
 from ledger.migrations._rollups import fill_statements as rollups_fill
 
 SEED_VERSION = 4  # 2: ledgers, memberships and accounts (issue 22); 3: users in 3 ledgers;
-# 4: rollups (issue 23)
+# 4: rollups and a growth user (issue 23)
 DAYS = 3 * 365
 CATEGORIES = ("Food", "Rent", "Salary", "Leisure", "Transport")
 # (description, category index or None); searching "coffee" finds about one expense in ten.
@@ -132,8 +132,18 @@ class Layout:
         return range(self.first_multi_user, self.first_multi_user + self.multi_users)
 
     @property
+    def growth_user(self) -> int:
+        """A user with a tenth of the export user's rows, in one ledger: the middle of the growth
+        table (bench/growth.py)."""
+        return self.first_multi_user + self.multi_users
+
+    @property
+    def growth_rows(self) -> int:
+        return self.export_rows // 10
+
+    @property
     def last_user(self) -> int:
-        return self.first_multi_user + self.multi_users - 1
+        return self.growth_user
 
     @property
     def households(self) -> int:
@@ -204,6 +214,8 @@ def email(user_id: int, layout: Layout) -> str:
         return "bench-export@example.com"
     if user_id == layout.import_user:
         return "bench-import@example.com"
+    if user_id == layout.growth_user:
+        return "bench-growth@example.com"
     if user_id in layout.multi_user_ids:
         return f"bench-household-{user_id:05d}@example.com"
     return f"bench-user-{user_id:05d}@example.com"
@@ -375,6 +387,7 @@ def seed(conn, layout: Layout, *, today: datetime.date | None = None) -> dict:
             members = tuple(layout.household_users(household))
             filled += [(u, layout.multi_personal_rows, ()) for u in members]
             filled += [(s, layout.shared_rows, members) for s in layout.shared_ledgers(household)]
+        filled.append((layout.growth_user, layout.growth_rows, ()))
         _copy(
             cur,
             "ledger_category (id, ledger_id, name, created_at, version)",

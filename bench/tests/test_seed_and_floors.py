@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from bench import floors, seed, sqlcapture
 from bench.scenarios import LIST, SUMMARY, create_body, load_scenarios, search_query
 from conftest import bearer
-from ledger import scope, services
+from ledger import rollups, scope, services
 from ledger.choices import Role
 from ledger.models import Account, Category, Ledger, Membership, Transaction
 
@@ -60,9 +60,13 @@ def client_for(user_id: int) -> APIClient:
 
 
 def test_seeded_rows_obey_the_models_rules(seeded):
-    # Households: 40 rows in each personal ledger of their 6 users, 40 in each of 4 shared ones.
-    assert Transaction.objects.count() == 4 * 120 + 300 + 6 * 40 + 4 * 40
+    # Households: 40 rows in each personal ledger of their 6 users, 40 in each of 4 shared ones;
+    # the growth user has a tenth of the export user's.
+    assert Transaction.objects.count() == 4 * 120 + 300 + 6 * 40 + 4 * 40 + 30
     assert Transaction.objects.filter(ledger_id=LAYOUT.export_user).count() == 300
+    assert Transaction.objects.filter(ledger_id=LAYOUT.growth_user).count() == 30 == 300 // 10
+    # The rollups, filled after the COPY, are the transactions' own.
+    assert list(rollups.drift()) == []
     assert not Transaction.objects.filter(ledger_id=LAYOUT.import_user).exists()
     for tx in Transaction.objects.select_related("category", "account").order_by("id")[::37]:
         tx.full_clean()  # the sign rule, the description, the account's and category's ledger
@@ -74,7 +78,7 @@ def test_seeded_rows_obey_the_models_rules(seeded):
     assert not Transaction.objects.exclude(account__ledger_id=F("ledger_id")).exists()
     personal = Transaction.objects.filter(ledger__personal_for__isnull=False)
     assert not personal.exclude(created_by_id=F("ledger_id")).exists()
-    for ledger in (13, 14, 15, 16):  # a shared ledger's rows are made by its members
+    for ledger in (14, 15, 16, 17):  # a shared ledger's rows are made by its members
         members = set(Membership.objects.filter(ledger=ledger).values_list("user_id", flat=True))
         made_by = set(
             Transaction.objects.filter(ledger=ledger).values_list("created_by_id", flat=True)
@@ -101,7 +105,7 @@ def test_every_user_has_what_signing_up_gives(seeded):
     from accounts.models import User
 
     users = list(User.objects.order_by("pk").values_list("pk", flat=True))
-    assert users == list(range(1, LAYOUT.last_user + 1)) == list(range(1, 13))
+    assert users == list(range(1, LAYOUT.last_user + 1)) == list(range(1, 14))
     personal = Ledger.objects.filter(personal_for__isnull=False).order_by("pk")
     assert list(personal.values_list("pk", "personal_for_id", "name")) == [
         (u, u, services.PERSONAL_LEDGER_NAME) for u in users
@@ -111,7 +115,7 @@ def test_every_user_has_what_signing_up_gives(seeded):
     assert set(owners.values_list("role", flat=True)) == {Role.OWNER}
     # Every ledger, shared ones too, has its account "Main", of the ledger's id.
     ledgers = list(Ledger.objects.order_by("pk").values_list("pk", flat=True))
-    assert ledgers == list(range(1, 17))
+    assert ledgers == list(range(1, 18))
     assert list(Account.objects.order_by("pk").values_list("pk", "ledger_id", "name")) == [
         (ledger, ledger, "Main") for ledger in ledgers
     ]
@@ -349,8 +353,8 @@ def test_household_users_are_in_3_ledgers_that_all_hold_rows(seeded):
     from accounts.models import User
 
     assert list(LAYOUT.multi_user_ids) == list(range(7, 13))
-    assert LAYOUT.ledgers_of(7) == [7, 13, 14]
-    assert LAYOUT.ledgers_of(12) == [12, 15, 16]
+    assert LAYOUT.ledgers_of(7) == [7, 14, 15]  # after the growth user (13)
+    assert LAYOUT.ledgers_of(12) == [12, 16, 17]
     for user in range(1, LAYOUT.import_user + 1):
         assert list(Membership.objects.filter(user=user).values_list("ledger_id", flat=True)) == [
             user
@@ -372,7 +376,7 @@ def test_household_users_are_in_3_ledgers_that_all_hold_rows(seeded):
         page = client_for(user).get(LIST).json()
         assert page["count"] == LAYOUT.rows_per_user
         assert {r["ledger"] for r in page["results"]} == set(ledgers)
-    for ledger in (13, 14, 15, 16):
+    for ledger in (14, 15, 16, 17):
         shared = Ledger.objects.get(pk=ledger)
         assert shared.personal_for_id is None
         assert shared.memberships.count() == seed.HOUSEHOLD
@@ -469,8 +473,8 @@ def test_the_3_ledger_pgbench_script_computes_the_users_ledgers_and_runs(seeded,
     lines = script.splitlines()
     assert lines[:3] == [
         "\\set uid random(7, 12)",
-        "\\set ledger_1 13 + 2 * ((:uid - 7) / 3)",
-        "\\set ledger_2 14 + 2 * ((:uid - 7) / 3)",
+        "\\set ledger_1 14 + 2 * ((:uid - 7) / 3)",
+        "\\set ledger_2 15 + 2 * ((:uid - 7) / 3)",
     ]
     scoped = [
         line for line in lines if '"ledger_transaction"' in line or "ledger_monthtotal" in line
