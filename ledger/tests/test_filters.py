@@ -85,6 +85,22 @@ def test_search_is_case_insensitive_on_the_description(auth_client, ledger):
     assert names(auth_client, search="PIZZA") == {"Pizza night", "pizza refund"}
 
 
+@pytest.mark.postgres
+def test_a_search_can_use_the_trigram_index(ledger):
+    """The index is on the very expression Django's `icontains` compares, so PostgreSQL can
+    answer a rare term from it instead of reading every row of the ledger."""
+    from django.db import connection
+
+    from ledger.models import Transaction
+
+    rows = Transaction.objects.filter(description__icontains="izza ni")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: not a table scan
+        plan = rows.explain()
+    assert "ledger_tx_description_trgm_idx" in plan
+    assert [t.description for t in rows] == ["Pizza night"]
+
+
 def test_filters_combine(auth_client, ledger):
     assert names(auth_client, search="pizza", type="EXPENSE", date_after="2026-11-01") == {
         "Pizza night"
