@@ -11,7 +11,7 @@ TYPED ?= accounts/services.py accounts/selectors.py ledger/services/ ledger/sele
 	cashman_site/throttling.py cashman_site/redis_cache.py cashman_site/middleware.py accounts/lockout.py cashman_site/logging.py \
 	cashman_site/renderers.py cashman_site/keyset.py
 
-.PHONY: run test install lint migrate demo worker clean bench bench-smoke
+.PHONY: run test install lint migrate demo worker clean bench bench-smoke bench-install
 
 $(BIN)/activate: requirements/base.txt requirements/production.txt requirements/dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,13 +33,23 @@ run: migrate
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The benchmark (PostgreSQL, Redis and wrk; see bench/README.md): seeds 1,000,000 rows once.
-bench: install
+## The benchmark's own packages: the lean peers it measures Cashman against (bench/peers/).
+$(BIN)/.bench-installed: $(BIN)/activate requirements/bench.txt
+	$(BIN)/pip install --quiet -r requirements/bench.txt
+	touch $@
+
+bench-install: $(BIN)/.bench-installed
+
+## The benchmark (PostgreSQL, Redis and wrk; see bench/README.md): seeds 1,000,000 rows once,
+## then the growth table (the same reads at 1,000, 100,000 and 1,000,000 rows).
+bench: install bench-install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.growth --json bench/results/growth.json
 
 ## The benchmark at a tiny scale in its own database, one short round: checks the harness works.
-bench-smoke: install
+bench-smoke: install bench-install
 	$(BIN)/python -m bench.run --smoke
+	$(BIN)/python -m bench.growth --smoke --repeats 1
 
 ## A Celery worker for imports and emails, with beat's schedule embedded (needs REDIS_URL; without
 ## it tasks run in-process). Run beat once for all workers: with several, start one with --beat.

@@ -68,11 +68,23 @@ def export(bench, server) -> None:
         )
         view = _rows_run(rows, got["seconds"], non_2xx=int(got["status"] != 200))
         sql = _rows_run(rows, copy_out(bench, user))
+        peers = {}  # the lean peers' CSV export (bench/peers/)
+        for name, got in bench.peer_exports(user).items():
+            peers[name] = _rows_run(rows, got["seconds"], non_2xx=int(got["status"] != 200))
+            entries["csv"]["checks"][f"{name}_all_rows"] = got["lines"] == expected_lines["csv"]
         for kind in ("csv", "json"):
-            entries[kind]["rounds"].append({"cashman": runs[kind], "view": view, "sql": sql})
+            entries[kind]["rounds"].append(
+                {
+                    "cashman": runs[kind],
+                    "view": view,
+                    "sql": sql,
+                    **(peers if kind == "csv" else {}),
+                }
+            )
         bench.log(
             f"export round {number + 1}: csv {runs['csv']['rps']:,.0f} rows/s, json "
             f"{runs['json']['rps']:,.0f}, view {view['rps']:,.0f}, COPY {sql['rps']:,.0f}"
+            + "".join(f", {name} {run['rps']:,.0f}" for name, run in peers.items())
         )
     for kind in ("csv", "json"):
         entries[kind]["peak_rss_mb"] = peaks[kind]

@@ -9,6 +9,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cashman_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+#: The lean peers (bench/peers/), in the order each round measures them.
+PEERS = ("flask", "fastapi")
 
 
 class UnsafeDatabase(RuntimeError):
@@ -53,12 +55,14 @@ class Config:
     rounds: int
     connections: int
     threads: int
+    wide_connections: int  # the list measured again at this many connections; 0 = not
     workers: int | None  # None: gunicorn.conf.py's default (2 x cores + 1)
     token_users: int
     stats_wait: float  # seconds of idleness before pg_stat_user_tables is trusted; 0 = no check
     output: Path
     smoke: bool = False
     scenarios: tuple[str, ...] = field(default_factory=tuple)
+    peers: tuple[str, ...] = PEERS  # the lean peers measured (bench/peers/)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -100,6 +104,7 @@ def load(*, smoke: bool = False) -> Config:
         rounds=_int("BENCH_ROUNDS", d["rounds"]),
         connections=_int("BENCH_CONNECTIONS", 16),
         threads=_int("BENCH_THREADS", 2),
+        wide_connections=_int("BENCH_WIDE_CONNECTIONS", 64),
         workers=int(workers) if workers else None,
         token_users=_int("BENCH_TOKEN_USERS", 1000),
         stats_wait=_float("BENCH_STATS_WAIT", 0 if smoke else 11),
@@ -111,4 +116,12 @@ def load(*, smoke: bool = False) -> Config:
         ),
         smoke=smoke,
         scenarios=tuple(s for s in scenarios.split(",") if s),
+        peers=_peers(os.environ.get("BENCH_PEERS", ",".join(PEERS))),
     )
+
+
+def _peers(value: str) -> tuple[str, ...]:
+    named = {p.strip() for p in value.split(",") if p.strip()}
+    if named - set(PEERS):
+        raise ValueError(f"BENCH_PEERS: unknown {sorted(named - set(PEERS))}; known: {PEERS}")
+    return tuple(p for p in PEERS if p in named)

@@ -1,18 +1,21 @@
 """The run itself: prepare the database, capture the SQL, mint tokens, then one gunicorn server
 per phase (cache off; cache on; a fresh one for export and import), each scenario measured
-against its floors in alternating rounds."""
+against its floors and the lean peers (bench/peers/, started beside it) in alternating rounds."""
 
 import datetime
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
 from django.core.management import call_command
 
 from bench import load, seed, sqlcapture
 from bench.config import Config
+from bench.peers.servers import PeerServer
 from bench.scenarios import IMPORTS, Scenario, create_body, export_path, load_scenarios
 from bench.server import RssSampler, Server
 
@@ -31,6 +34,8 @@ class Run:
         self.users_files: dict[int, Path] = {}
         self.orm_same_sql: dict[str, bool] = {}
         self.scripts: dict[str, str] = {}
+        # The lean peers of the current phase (bench/peers/), by name, in measuring order.
+        self.peers: dict[str, PeerServer] = {}
 
     # --- preparation ---------------------------------------------------------------------------
 
@@ -163,8 +168,35 @@ class Run:
         server.start()
         workers = len(server.worker_pids())
         self.results["meta"]["workers"] = workers
-        self.log(f"gunicorn ({label}, {workers} workers) on {server.url}")
+        self.log(
+            f"{getattr(server, 'kind', 'gunicorn')} ({label}, {workers} workers) on {server.url}"
+        )
         return server
+
+    def start_peers(self, stack: ExitStack) -> None:
+        """The lean peers, once for the run (they keep no cache: Cashman's phases change nothing
+        for them), with as many workers as Cashman's server has; `stack` stops them. They read
+        the captured SQL, the key simplejwt signs with and the create's body."""
+        from rest_framework_simplejwt.settings import api_settings
+
+        env = {
+            "DATABASE_URL": self.cfg.database_url,
+            "JWT_SIGNING_KEY": api_settings.SIGNING_KEY,
+            "BENCH_SQL_FILE": self.env["BENCH_SQL_FILE"],
+            "BENCH_CREATE_BODY": self.body_file.read_text(),
+        }
+        workers = self.results["meta"]["workers"]
+        peers = {
+            name: PeerServer(name, env, self.tmp / f"{name}.log", workers)
+            for name in self.cfg.peers
+        }
+        for peer in peers.values():
+            stack.callback(peer.stop)
+            peer.launch()
+        for peer in peers.values():
+            peer.wait()
+            self.log(f"{peer.label} peer ({workers} workers) on {peer.url}")
+        self.peers = peers
 
     def jwt(self, uid: int) -> dict:
         return {"Authorization": f"Bearer {self.tokens[uid]}"}
@@ -173,13 +205,14 @@ class Run:
 
     def wrk(
         self,
-        server: Server,
+        server: Server | PeerServer,
         url_path: str,
         mode: str,
         method: str,
         duration: float,
         *,
         ledgers: int = 1,
+        connections: int | None = None,
     ) -> dict:
         return load.wrk(
             server.url + url_path,
@@ -188,21 +221,22 @@ class Run:
             method=method,
             body_file=self.body_file if method == "POST" else None,
             duration=duration,
-            connections=self.cfg.connections,
+            connections=connections or self.cfg.connections,
             threads=self.cfg.threads,
         )
 
     def preflight(self, server: Server, scenario: Scenario) -> dict:
-        """One request to Cashman and one to each floor view, as the first user of the scenario's
-        rotation (user 1, or the first user in 3 ledgers); a floor's rows must be Cashman's."""
+        """One request to Cashman and one to each floor view and peer, as the first user of the
+        scenario's rotation (user 1, or the first user in 3 ledgers); a floor's rows must be
+        Cashman's, and a peer's answer Cashman's JSON (`same_json`)."""
         from bench import floors
 
         data = self.body_file.read_bytes() if scenario.method == "POST" else None
         headers = {"Content-Type": "application/json"} if data else {}
 
-        def fetch(path: str, auth: dict) -> object:
+        def fetch(path: str, auth: dict, at: Server | PeerServer = server) -> object:
             with load.request(
-                server.url + path, headers={**headers, **auth}, method=scenario.method, data=data
+                at.url + path, headers={**headers, **auth}, method=scenario.method, data=data
             ) as answer:
                 return json.loads(answer.read())
 
@@ -222,6 +256,9 @@ class Run:
             elif isinstance(mine, list):
                 assert isinstance(floor, list)
                 checks[f"{label}_same_rows"] = len(mine) == len(floor)
+        for name, peer in self.peers.items() if scenario.peers else ():
+            theirs = fetch(scenario.path, self.jwt(user), at=peer)
+            checks[f"{name}_same_json"] = same_json(mine, theirs)
         return checks
 
     def measure(self, server: Server, scenario: Scenario) -> dict:
@@ -237,17 +274,28 @@ class Run:
         if scenario.name == "summary_warm":
             self.touch_all(server, scenario.path)
         ledgers = scenario.ledgers
+        peers = self.peers if scenario.peers else {}
+        # The list again at more connections: its latency when more clients wait than workers.
+        wide = cfg.wide_connections if scenario.name == "list" else 0
+        if wide:
+            entry["wide_connections"] = wide
         if not cfg.smoke:
             warm = max(1.0, cfg.duration / 4)
             self.wrk(server, scenario.path, "jwt", scenario.method, warm, ledgers=ledgers)
             self.wrk(server, orm_path, "floor", scenario.method, warm, ledgers=ledgers)
             self.wrk(server, floor_path, "floor", scenario.method, warm, ledgers=ledgers)
+            for peer in peers.values():
+                self.wrk(peer, scenario.path, "jwt", scenario.method, warm, ledgers=ledgers)
         peak = 0.0
         for number in range(cfg.rounds):
             with RssSampler(server) as sampler:
                 cashman = self.wrk(
                     server, scenario.path, "jwt", scenario.method, cfg.duration, ledgers=ledgers
                 )
+                if wide:
+                    cashman_wide = self.wrk(
+                        server, scenario.path, "jwt", "GET", cfg.duration, connections=wide
+                    )
             peak = max(peak, sampler.peak_mb)
             orm = self.wrk(
                 server, orm_path, "floor", scenario.method, cfg.duration, ledgers=ledgers
@@ -262,16 +310,38 @@ class Run:
                 connections=cfg.connections,
                 threads=cfg.threads,
             )
-            entry["rounds"].append({"cashman": cashman, "orm": orm, "view": view, "sql": sql})
+            runs = {"cashman": cashman, "orm": orm, "view": view, "sql": sql}
+            for name, peer in peers.items():
+                runs[name] = self.wrk(
+                    peer, scenario.path, "jwt", scenario.method, cfg.duration, ledgers=ledgers
+                )
+            if wide:
+                runs["cashman_wide"] = cashman_wide
+            entry["rounds"].append(runs)
             self.log(
                 f"{scenario.name} round {number + 1}: Cashman {cashman['rps']:.0f} req/s "
                 f"(p99 {cashman['p99_ms']:.1f} ms), Django view {orm['rps']:.0f}, "
                 f"raw view {view['rps']:.0f}, SQL {sql['rps']:.0f}"
+                + "".join(f", {p.label} {runs[n]['rps']:.0f}" for n, p in peers.items())
+                + (
+                    f"; Cashman at {wide} connections {cashman_wide['rps']:.0f} req/s (p99 "
+                    f"{cashman_wide['p99_ms']:.1f} ms)"
+                    if wide
+                    else ""
+                )
             )
         entry["peak_rss_mb"] = peak
         if scenario.name == "summary_warm":
             entry["checks"].update(self.untouched_checks(server, scenario))
         return entry
+
+    def peer_exports(self, user: int) -> dict[str, dict]:
+        """Each peer's CSV export for `user` (bench/bulk_phase.py): `load.stream`'s numbers."""
+        path = export_path("csv")
+        return {
+            name: load.stream(p.url + path, headers=self.jwt(user))
+            for name, p in self.peers.items()
+        }
 
     def touch_all(self, server: Server, path: str) -> None:
         """One request per user, so every user's summary is in the cache."""
@@ -316,6 +386,24 @@ class Run:
         return scans
 
 
+def same_json(mine: object, theirs: object) -> bool:
+    """Whether a peer answered Cashman's JSON: the same but for the server's address in a page's
+    links, and a created row's id and times."""
+
+    def plain(answer: object) -> object:
+        if isinstance(answer, dict) and "results" in answer:
+            links = {
+                k: answer.get(k) and urlsplit(answer[k])._replace(netloc="").geturl()
+                for k in ("next", "previous")
+            }
+            return {**answer, **links}
+        if isinstance(answer, dict) and "created_at" in answer:
+            return {k: v for k, v in answer.items() if k not in ("id", "created_at", "updated_at")}
+        return answer
+
+    return plain(mine) == plain(theirs)
+
+
 def run_all(cfg: Config, env: dict, tmp: Path, results: dict, log) -> None:
     from bench import bulk_phase
 
@@ -323,19 +411,23 @@ def run_all(cfg: Config, env: dict, tmp: Path, results: dict, log) -> None:
     run.prepare()
     wanted = set(cfg.scenarios)
     scenarios = [s for s in load_scenarios(run.today) if not wanted or s.name in wanted]
-    for cache in (False, True):
-        phase = [s for s in scenarios if s.cache is cache]
-        if not phase:
-            continue
-        server = run.server(cache=cache, label="cache-on" if cache else "cache-off")
-        try:
-            for scenario in phase:
-                run.measure(server, scenario)
-        finally:
-            server.stop()
-    if not wanted or wanted & {"export_csv", "export_json", "import"}:
-        server = run.server(cache=True, label="bulk")
-        try:
-            bulk_phase.run(run, server, IMPORTS)
-        finally:
-            server.stop()
+    exports = not wanted or bool(wanted & {"export_csv", "export_json"})
+    with ExitStack() as peers:  # started with the first phase that measures them
+        for cache in (False, True):
+            phase = [s for s in scenarios if s.cache is cache]
+            if not phase:
+                continue
+            server = run.server(cache=cache, label="cache-on" if cache else "cache-off")
+            with ExitStack() as stack:
+                stack.callback(server.stop)
+                if any(s.peers for s in phase) and not run.peers:
+                    run.start_peers(peers)
+                for scenario in phase:
+                    run.measure(server, scenario)
+        if not wanted or wanted & {"export_csv", "export_json", "import"}:
+            server = run.server(cache=True, label="bulk")
+            with ExitStack() as stack:
+                stack.callback(server.stop)
+                if exports and not run.peers:
+                    run.start_peers(peers)
+                bulk_phase.run(run, server, IMPORTS)

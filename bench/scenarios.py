@@ -23,6 +23,8 @@ class Scenario:
     # The ledgers each of its users is in: 1 (users 1..N) or MULTI_LEDGERS (the households'
     # users, bench/seed.py); the load rotates over users of that kind, and the capture is one's.
     ledgers: int = 1
+    # Measured against the lean peers too (bench/peers/, the captures they serve).
+    peers: bool = False
 
 
 def search_query(today: datetime.date) -> str:
@@ -44,15 +46,18 @@ def create_body(today: datetime.date) -> dict:
 def load_scenarios(today: datetime.date) -> list[Scenario]:
     """The wrk scenarios, in the order they run (the create scenario writes, so it runs last)."""
     return [
-        Scenario("list", "transactions/ page 1 (cache off)", LIST, False, "list"),
+        Scenario("list", "transactions/ page 1 (cache off)", LIST, False, "list", peers=True),
         Scenario(
             "list_search",
             "transactions/ date range + search (cache off)",
             LIST + search_query(today),
             False,
             "list_search",
+            peers=True,
         ),
-        Scenario("summary_cold", "summary/monthly/ uncached", SUMMARY, False, "summary_cold"),
+        Scenario(
+            "summary_cold", "summary/monthly/ uncached", SUMMARY, False, "summary_cold", peers=True
+        ),
         # After the scenarios above, so that they run as they did before it was added.
         Scenario(
             "list_3_ledgers",
@@ -78,7 +83,7 @@ def load_scenarios(today: datetime.date) -> list[Scenario]:
             "summary_cold",
             warm_capture=True,
         ),
-        Scenario("create", "POST transactions/", LIST, True, "create", method="POST"),
+        Scenario("create", "POST transactions/", LIST, True, "create", method="POST", peers=True),
     ]
 
 
