@@ -4,6 +4,7 @@ services, as the API's do."""
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -69,10 +70,20 @@ class LedgerAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         services.ledger_rows_save(ledger=form.instance, save=formset.save)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A personal ledger goes with its user.
-        personal = obj is not None and obj.personal_for_id is not None
-        return not personal and super().has_delete_permission(request, obj)
+    # A personal ledger goes with its user, and only with them: its own page offers no delete
+    # and its deletion is refused, but a user's deletion (which the admin also asks this admin
+    # about, ledger by ledger) may take it.
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
+        ledger = self.get_object(request, unquote(object_id))
+        if ledger is not None and ledger.personal_for_id is not None:
+            kwargs["extra_context"] = {**(kwargs.get("extra_context") or {}), "show_delete": False}
+        return super().change_view(request, object_id, *args, **kwargs)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(ledger.personal_for_id is not None for ledger in objs):
+            perms_needed = {*perms_needed, "personal ledgers (they go with their user)"}
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Ledger) -> None:
         services.ledger_delete(ledger=obj, actor=None)

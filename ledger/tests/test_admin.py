@@ -387,12 +387,17 @@ def test_a_personal_ledgers_own_user_stays_its_owner(admin_client, user, other_u
 def test_a_personal_ledger_has_no_delete_permission(admin_client, user, other_user, household):
     ledger = personal_ledger(user)
     response = admin_client.get(reverse("admin:ledger_ledger_change", args=[ledger.pk]))
-    assert response.context["has_delete_permission"] is False
+    assert response.context["show_delete_link"] is False
     response = admin_client.post(
         reverse("admin:ledger_ledger_delete", args=[ledger.pk]), {"post": "yes"}
     )
     assert response.status_code == 403
-    assert Ledger.objects.filter(pk=ledger.pk).exists()
+    response = admin_client.post(
+        reverse("admin:ledger_ledger_changelist"),
+        {"action": "delete_selected", "_selected_action": [ledger.pk, household.pk], "post": "yes"},
+    )
+    assert response.status_code == 403
+    assert Ledger.objects.filter(pk__in=[ledger.pk, household.pk]).count() == 2
 
     # A shared one can go, with what is in it.
     TransactionFactory(account=household.accounts.get(name="Joint card"))
@@ -406,6 +411,17 @@ def test_a_personal_ledger_has_no_delete_permission(admin_client, user, other_us
     assert not Ledger.objects.filter(pk=household.pk).exists()
     assert not Transaction.objects.filter(ledger=household.pk).exists()
     assert generations(other_user)[0] > before
+
+
+def test_staff_delete_a_user_with_their_personal_ledger(admin_client, user, household):
+    ledger = personal_ledger(user)
+    TransactionFactory(owner=user)
+    response = admin_client.post(
+        reverse("admin:accounts_user_delete", args=[user.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302, response.content
+    assert not Ledger.objects.filter(pk=ledger.pk).exists()
+    assert not Transaction.objects.filter(ledger=ledger.pk).exists()
 
 
 def test_changing_a_membership_raises_the_members_generation(
