@@ -109,6 +109,8 @@ def transfer_update(
 
 def _leg_write(leg: Transaction, values: dict[str, Any], actor: User) -> None:
     before = {"amount": leg.amount, "date": leg.date, "account": leg.account_id}
+    if leg.category_id is not None and values["account"].ledger_id != leg.ledger_id:
+        values = {**values, "category": None}  # a category is its ledger's: it stays behind
     for field, value in values.items():
         setattr(leg, field, value)
     leg.clean_for_owner()

@@ -310,6 +310,30 @@ class TestChange:
         owner = client_for(other_user)
         assert balance(owner, joint) == "25.00"
 
+    def test_a_leg_moved_into_another_ledger_leaves_its_category_behind(
+        self, auth_client, user, other_user, made
+    ):
+        shared = SharedLedgerFactory(owner=other_user)
+        add_member(shared, user, Role.EDITOR)
+        joint, theirs = main_account_of(shared), CategoryFactory(ledger=shared, name="Pot")
+        mine = CategoryFactory(owner=user, name="Saving")
+        leg = tx_url(made["to_transaction"])
+        assert auth_client.patch(leg, {"category": mine.pk}, format="json").status_code == 200
+        # Through the transfer: the leg's category is its old ledger's, so it goes.
+        response = auth_client.patch(detail(made["id"]), {"to_account": joint.pk}, format="json")
+        assert response.status_code == 200, response.content
+        assert legs(made["id"])[1].category_id is None
+        # Through the leg, with a category of the new ledger in the same request.
+        back = {"account": made["to_account"]}
+        assert auth_client.patch(leg, back, format="json").status_code == 200
+        assert auth_client.patch(leg, {"category": mine.pk}, format="json").status_code == 200
+        response = auth_client.patch(
+            leg, {"account": joint.pk, "category": theirs.pk}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        _, into = legs(made["id"])
+        assert (into.ledger_id, into.category_id) == (shared.pk, theirs.pk)
+
     def test_move_a_leg_into_a_ledger_the_user_views_is_403(
         self, auth_client, user, other_user, made
     ):
