@@ -12,6 +12,9 @@ Statements compiled once (this module, on `statements`):
   on every request.
 - `list_rows(queryset)`: a `values()` queryset's count and slices, as a paginator reads them. A
   transaction list's page and its count.
+- `grouped_rows(queryset, kind)` and `aggregate(queryset, kind, aggregates)`: a `values()`
+  queryset's rows and a queryset's aggregate, compiling only the WHERE clause. The summaries'
+  and list counts' reads of the rollups.
 
 On django-filter's and Django's forms' internals (`filters`):
 
@@ -132,7 +135,7 @@ class ListRows:
         statement = self._statement("count", QuerySet.count, converted=False)
         if statement is None:
             return self.queryset.count()
-        return statement.execute(self.where[1])[0][0]  # type: ignore[index,no-any-return]
+        return statement.execute_where(self.where[1])[0][0]  # type: ignore[index,no-any-return]
 
     def __getitem__(self, key: slice) -> list[dict[str, Any]]:
         if not isinstance(key, slice) or key.step is not None or key.stop is None:
@@ -144,8 +147,8 @@ class ListRows:
         statement = self._statement(("page", low, high), run, converted=True)
         if statement is None:
             return list(self.queryset[low:high])
-        names = self.names
-        return [dict(zip(names, row, strict=True)) for row in statement.execute(self.where[1])]  # type: ignore[index]
+        names, rows = self.names, statement.execute_where(self.where[1])  # type: ignore[index]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def list_rows(queryset: QuerySet) -> QuerySet | ListRows:
@@ -163,9 +166,48 @@ def list_rows(queryset: QuerySet) -> QuerySet | ListRows:
     return queryset
 
 
+# --- Grouped rows and aggregates (the rollups) --------------------------------------------
+
+#: Statements of rollup reads, by shape and kind (which names the aggregates).
+_SUMS = ShapedStatements(size=512)
+
+
+def grouped_rows(queryset: QuerySet, kind: str) -> list[dict[str, Any]]:
+    """`list(queryset)` of a `values()` queryset, grouped and annotated or not. `kind` must name
+    what the queryset's shape does not show: its annotations' expressions. Only the WHERE
+    clause is compiled; the statement is kept per shape and kind."""
+    where = where_clause(queryset) if enabled() else None
+    if where is None:
+        return list(queryset)
+    statement = _SUMS.statement(
+        queryset, where, kind, lambda: Statement(queryset, list, columns=queryset)
+    )
+    if statement is None:
+        return list(queryset)
+    names = _names(queryset)
+    return [dict(zip(names, row, strict=True)) for row in statement.execute_where(where[1])]
+
+
+def aggregate(queryset: QuerySet, kind: str, aggregates: dict[str, Any]) -> dict[str, Any]:
+    """`queryset.aggregate(**aggregates)`, as `grouped_rows` (`kind` names the aggregates)."""
+    where = where_clause(queryset) if enabled() else None
+    if where is None:
+        return queryset.aggregate(**aggregates)
+    statement = _SUMS.statement(
+        queryset,
+        where,
+        kind,
+        lambda: Statement(queryset, lambda rows: rows.aggregate(**aggregates)),
+    )
+    if statement is None:
+        return queryset.aggregate(**aggregates)
+    return dict(zip(aggregates, statement.execute_where(where[1])[0], strict=True))
+
+
 def _forget() -> None:
     _by_pk.cache_clear()
     _LISTS.entries.clear()
+    _SUMS.entries.clear()
 
 
 process_state.register("fast paths: compiled statements", _forget)
@@ -173,7 +215,9 @@ process_state.register("fast paths: compiled statements", _forget)
 __all__: Sequence[str] = [
     "WRITTEN_FOR",
     "ListRows",
+    "aggregate",
     "enabled",
     "get_by_pk",
+    "grouped_rows",
     "list_rows",
 ]

@@ -92,6 +92,28 @@ class Statement:
             fields = [col for col, _, _ in self.compiler.select[: self.compiler.col_count]]
             self.converters = self.compiler.get_converters(fields)
 
+    def locate_where(self, where_params: list[Any]) -> bool:
+        """Find the WHERE clause's parameters among the statement's: one run of them, the rest
+        constants of the statement's other parts (an aggregate's filter, a default). False when
+        they are not there exactly once."""
+        size = len(where_params)
+        starts = [
+            i
+            for i in range(len(self.params) - size + 1)
+            if self.params[i : i + size] == where_params
+        ]
+        if len(starts) != 1:
+            return False
+        self.where_at = starts[0]
+        return True
+
+    def execute_where(self, where_params: Sequence[Any]) -> list[Sequence[Any]]:
+        """`execute` with another WHERE clause's parameters in place of the first one's."""
+        at = self.where_at
+        return self.execute(
+            [*self.params[:at], *where_params, *self.params[at + len(where_params) :]]
+        )
+
     def execute(self, params: Sequence[Any]) -> list[Sequence[Any]]:
         """The statement's rows for these parameters, converted as the ORM converts them."""
         with connections[self.alias].cursor() as cursor:
@@ -185,8 +207,10 @@ class ShapedStatements:
     one the caller derives from it in a way the kind names), and run with the parameters of each
     queryset's own WHERE clause, compiled alone.
 
-    A statement whose parameters are not exactly the WHERE clause's is never kept: `statement`
-    answers None, and the caller runs its queryset itself. At most `size` statements are kept;
+    A statement is kept only when its parameters hold the WHERE clause's exactly once, in one
+    run (the others, such as an aggregate's filter, are constants of the shape and `kind`);
+    otherwise `statement` answers None, and the caller runs its queryset itself. Run a kept one
+    with `execute_where`. At most `size` statements are kept;
     beyond that the cache starts again (shapes are few: they are the filters given, not their
     values).
     """
@@ -208,7 +232,7 @@ class ShapedStatements:
         except KeyError:
             pass
         found: Statement | None = make()
-        if found.params != where[1]:  # type: ignore[union-attr]
+        if not found.locate_where(where[1]):  # type: ignore[union-attr]
             found = None
         if len(self.entries) >= self.size:
             self.entries.clear()

@@ -24,7 +24,7 @@ from cashman_site.fastpaths.statements import (
     where_clause,
 )
 from cashman_site.serializers import value_columns
-from ledger import scope
+from ledger import scope, selectors
 from ledger.choices import Role, TransactionType
 from ledger.models import Account, Category, Ledger, Membership, Transaction
 from ledger.selectors import transactions_for
@@ -172,12 +172,34 @@ class TestShapedStatements:
             assert [dict(zip(TRANSACTION_VALUES, row, strict=True)) for row in answer] == list(rows)
         assert self.statement(statements, paris.filter(amount__gt=0)) is not statement
 
-    def test_parameters_outside_the_where_clause_are_never_kept(self, owners):
+    def test_constants_outside_the_where_clause_stay_and_its_parameters_change(self, owners):
         statements = ShapedStatements(size=8)
-        rows = rows_for(owners[0]).annotate(five=Value(5, output_field=IntegerField()))
+
+        def annotated(owner) -> QuerySet:
+            # SELECT %s AS "five": a parameter before the WHERE clause's
+            return rows_for(owner).annotate(five=Value(5, output_field=IntegerField()))
+
+        kept = None
+        for owner in owners:
+            rows = annotated(owner)
+            where = where_clause(rows)
+            statement = statements.statement(
+                rows, where, "rows", lambda rows=rows: Statement(rows, list, columns=rows)
+            )
+            assert statement is not None and statement is (kept or statement)
+            kept = statement
+            answer = [list(row) for row in statement.execute_where(where[1])]
+            assert answer == [list(row.values()) for row in rows]
+            assert statement.execute_where(where[1])  # the owner's rows are there to be found
+
+    def test_where_parameters_found_twice_are_never_kept(self, owners):
+        statements = ShapedStatements(size=8)
+        # A constant equal to the WHERE clause's parameter: which one varies is not known.
+        rows = Transaction.objects.filter(pk=7).values("id")
+        rows = rows.annotate(same=Value(7, output_field=IntegerField()))
         where = where_clause(rows)
-        # SELECT %s AS "five": a parameter before the WHERE clause's
-        assert statements.statement(rows, where, "page", lambda: Statement(rows, list)) is None
+        assert where[1] == [7]
+        assert statements.statement(rows, where, "rows", lambda: Statement(rows, list)) is None
 
     def test_a_where_clause_that_matches_nothing_is_none(self, owners):
         assert where_clause(rows_for(owners[0]).filter(id__in=[])) is None
@@ -240,6 +262,25 @@ class TestEqualToThePlainPath:
                 fields = [f.attname for f in User._meta.concrete_fields]
                 assert [getattr(fast, f) for f in fields] == [getattr(plain, f) for f in fields]
                 assert not fast._state.adding and fast._state.db == plain._state.db
+
+    @pytest.mark.parametrize(
+        "summary",
+        [selectors.summary_total, selectors.summary_monthly, selectors.summary_by_category],
+    )
+    @pytest.mark.parametrize(
+        "dates",
+        [(None, None), (datetime.date(2026, 1, 15), None), (None, datetime.date(2026, 3, 1))],
+    )
+    def test_summaries_of_the_rollups(self, owners, settings, summary, dates):
+        for owner in (*owners, UserFactory()):
+            rollups = selectors.RollupSet(owner, None, None, *dates)
+            fast, plain = self.both(settings, lambda r=rollups: summary(transactions=r))
+            assert fast == plain
+            assert str(fast) == str(plain)  # the same types: Decimal, int, str
+        count = self.both(settings, lambda: selectors.RollupSet(owners[0]).count())
+        assert count[0] == count[1] == rows_for(owners[0]).count()
+        # Each read kept its statement: none was refused for its parameters.
+        assert fastpaths._SUMS.entries and None not in fastpaths._SUMS.entries.values()
 
     def test_list_rows(self, owners, settings):
         rows = rows_for(owners[0])

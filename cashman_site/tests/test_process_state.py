@@ -18,6 +18,7 @@ def sizes() -> dict[str, int]:
         "verified tokens": authentication._verified.cache_info().currsize,
         "user statement": fastpaths._by_pk.cache_info().currsize,
         "list statements": len(fastpaths._LISTS.entries),
+        "rollup statements": len(fastpaths._SUMS.entries),
         "value readers": serializers._reader.cache_info().currsize,
         "filter forms": len(TransactionFilter._form_classes),
     }

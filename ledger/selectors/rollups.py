@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
+from cashman_site import fastpaths
 from ledger import scope
 from ledger.models import DayTotal, MonthTotal
 
@@ -90,7 +91,7 @@ class RollupSet:
 
 
 def _sum_counts(rows: QuerySet) -> int:
-    return rows.aggregate(n=Sum("transactions"))["n"] or 0
+    return fastpaths.aggregate(rows, "rollup count", {"n": Sum("transactions")})["n"] or 0
 
 
 def merge(

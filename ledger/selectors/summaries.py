@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, F, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
+from cashman_site import fastpaths
 from ledger.choices import TransactionType
 from ledger.models import MonthTotal, Transaction
 from ledger.selectors.rollups import RollupSet, merge
@@ -111,7 +112,10 @@ Source = QuerySet[Transaction] | RollupSet
 
 def summary_total(*, transactions: Source) -> dict[str, Any]:
     if isinstance(transactions, RollupSet):
-        parts = [part.aggregate(**_rollup_totals()) for part in transactions.parts()]
+        parts = [
+            fastpaths.aggregate(part, "rollup totals", _rollup_totals())
+            for part in transactions.parts()
+        ]
         return _to_money(merge(parts, lambda row: None, _SUMMED)[0] if parts else _empty())
     return _to_money(_ungrouped(transactions).aggregate(**_totals()))
 
@@ -122,9 +126,8 @@ def summary_monthly(*, transactions: Source) -> list[dict[str, Any]]:
         rows = []
         for part in transactions.parts():
             month = F("date") if part.model is MonthTotal else TruncMonth("date")
-            rows += (
-                part.annotate(month_start=month).values("month_start").annotate(**_rollup_totals())
-            )
+            monthly = part.annotate(month_start=month).values("month_start")
+            rows += fastpaths.grouped_rows(monthly.annotate(**_rollup_totals()), "rollup monthly")
         merged = merge(rows, itemgetter("month_start"), _SUMMED)
         return [
             _month_row(row) for row in sorted(merged, key=itemgetter("month_start"), reverse=True)
@@ -137,7 +140,8 @@ def summary_by_category(*, transactions: Source) -> list[dict[str, Any]]:
     if isinstance(transactions, RollupSet):
         rows = []
         for part in transactions.parts():
-            rows += part.values("category", "category__name").annotate(**_rollup_totals())
+            by_category = part.values("category", "category__name").annotate(**_rollup_totals())
+            rows += fastpaths.grouped_rows(by_category, "rollup by category")
         rows = merge(rows, itemgetter("category"), _SUMMED)
     else:
         rows = list(_by_category(transactions))
