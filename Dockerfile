@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Cashman's production image: gunicorn serving cashman_site.settings.production on port 8000.
+# Cashman's production image: granian (cashman_site/serve.py) serving cashman_site.settings.production
+# on port 8000 (CASHMAN_BIND).
 #   docker build -t cashman .
 #   docker run -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=... -e DATABASE_URL=... -p 8000:8000 cashman
 # docker-compose.yml wires it to PostgreSQL and Redis for a local run.
@@ -48,6 +49,6 @@ EXPOSE 8000
 # Liveness only (/healthz touches neither database nor cache). Plain python: slim has no curl.
 # The Host header is the first allowed host, so the probe is not refused as a DisallowedHost.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as u; port = os.environ.get('GUNICORN_BIND', ':8000').rsplit(':', 1)[1]; host = os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost'); u.urlopen(u.Request(f'http://127.0.0.1:{port}/healthz', headers={'Host': host}), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as u; port = (os.environ.get('CASHMAN_BIND') or os.environ.get('GUNICORN_BIND') or ':8000').rsplit(':', 1)[1]; host = os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost'); u.urlopen(u.Request(f'http://127.0.0.1:{port}/healthz', headers={'Host': host}), timeout=4)"]
 # Through sh, so the script need not carry an executable bit from the build context.
 ENTRYPOINT ["/bin/sh", "/app/scripts/entrypoint.sh"]

@@ -28,6 +28,8 @@ logger = logging.getLogger("cashman.errors")
 SERVER_ERROR_MESSAGE = "A server error occurred. It has been logged."
 TOO_LARGE_MESSAGE = "The request body is larger than this server accepts."
 URI_TOO_LONG_MESSAGE = "The query string is longer than this server accepts."
+REQUEST_LINE_TOO_LONG_MESSAGE = "The request line is longer than this server accepts."
+HEADER_TOO_LARGE_MESSAGE = "A request header is larger than this server accepts."
 
 
 def _server_error_body(request: HttpRequest | None) -> dict[str, str | None]:
@@ -96,6 +98,14 @@ def request_too_large(request: HttpRequest) -> HttpResponse:
 
 def uri_too_long(request: HttpRequest) -> HttpResponse:
     return _refused(request, 414, URI_TOO_LONG_MESSAGE)
+
+
+def request_line_too_long(request: HttpRequest) -> HttpResponse:
+    return _refused(request, 414, REQUEST_LINE_TOO_LONG_MESSAGE)
+
+
+def header_too_large(request: HttpRequest) -> HttpResponse:
+    return _refused(request, 431, HEADER_TOO_LARGE_MESSAGE)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

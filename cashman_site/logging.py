@@ -15,7 +15,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "pid": record.process,  # which gunicorn worker
+            "pid": record.process,  # which server worker
             "message": record.getMessage(),
         }
         for field in FIELDS:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from cashman_site.exception_handler import request_too_large, uri_too_long
+from cashman_site.exception_handler import (
+    header_too_large,
+    request_line_too_long,
+    request_too_large,
+    uri_too_long,
+)
 from cashman_site.throttling import rate_limits
 
 logger = logging.getLogger("cashman.request")
@@ -83,9 +88,13 @@ class RequestSizeLimitMiddleware:
     Content-Length exceeds DATA_UPLOAD_MAX_MEMORY_SIZE, before either is parsed.
 
     File uploads to the import endpoint have their own, larger limit (CASHMAN_IMPORT_MAX_BYTES,
-    plus room for the multipart envelope); the import checks the file's own size again. gunicorn
-    lets request lines through up to GUNICORN_LIMIT_REQUEST_LINE (8190 bytes), well above the
-    query limit, so that an over-long query is refused here, as JSON, rather than by gunicorn.
+    plus room for the multipart envelope); the import checks the file's own size again.
+
+    Also the limits gunicorn used to enforce, now answered here as JSON: 414 for a request target
+    (path and query) longer than CASHMAN_MAX_REQUEST_LINE_BYTES, 431 for a header value longer
+    than CASHMAN_MAX_HEADER_BYTES. The server (cashman_site/serve.py) refuses only what is far
+    larger: a request line over 64 KiB, headers over CASHMAN_MAX_HEADERS_TOTAL_BYTES, or more than
+    100 of them.
     """
 
     UPLOAD_ENVELOPE_BYTES = 64 * 1024
@@ -99,8 +108,16 @@ class RequestSizeLimitMiddleware:
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if len(request.META.get("QUERY_STRING", "")) > settings.CASHMAN_MAX_QUERY_BYTES:
+        meta = request.META
+        query = len(meta.get("QUERY_STRING", ""))
+        if query > settings.CASHMAN_MAX_QUERY_BYTES:
             return uri_too_long(request)
+        if len(meta.get("PATH_INFO", "")) + query > settings.CASHMAN_MAX_REQUEST_LINE_BYTES:
+            return request_line_too_long(request)
+        header_limit = settings.CASHMAN_MAX_HEADER_BYTES
+        for key, value in meta.items():
+            if key.startswith("HTTP_") and len(value) > header_limit:
+                return header_too_large(request)
         limit = self._limit(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)

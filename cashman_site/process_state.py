@@ -3,7 +3,7 @@ compiled statements and serializer and filter parts, verified tokens, the rate-l
 reserved or counted, cached ledger entries, services found not answering.
 
 `reset()` forgets them all. The tests call it around every test, and every forked child (a
-gunicorn or Celery worker) at its start, so nothing one test, or the parent, kept leaks into the
+server or Celery worker) at its start, so nothing one test, or the parent, kept leaks into the
 next. Whatever is registered must be safe to forget at any moment: it is only ever a cache.
 """
 

@@ -1,4 +1,4 @@
-"""Rate limits that hold across every gunicorn worker, and the headers that tell a client about them.
+"""Rate limits that hold across every server worker, and the headers that tell a client about them.
 
 DRF's SimpleRateThrottle reads a list of timestamps from the cache, appends one and writes the
 list back; two workers answering at once both read the same list and one write is lost, so the
@@ -80,9 +80,20 @@ class Leases:
     #: (their unspent requests are lost: a few refused early, never one let through too many).
     PRUNE_ABOVE = 10_000
 
+    #: Locks that make one thread at a time reserve on a counter, picked by the key's hash.
+    STRIPES = 64
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # gthread workers serve several requests at once
+        self._lock = threading.Lock()  # each worker serves several requests at once (threads)
         self._leases: dict[str, _Lease] = {}
+        self._reserving = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def reserving(self, key: str) -> threading.Lock:
+        """Held while this process reserves on `key`'s counter: threads that find no lease left
+        at the same moment reserve one after another, the later ones spending the first one's
+        lease, instead of each reserving its own and all but the last being lost (`keep` keeps
+        one lease a key), which would refuse requests well under the limit."""
+        return self._reserving[hash(key) % self.STRIPES]
 
     def spend(self, key: str, now: float) -> _Lease | None:
         """Spend one reserved request of `key`: the lease as this spending left it (a copy, which
@@ -202,13 +213,18 @@ class SharedCacheRateThrottle(throttling.SimpleRateThrottle):
         if reserve is None:  # a cache without reservations: one increment a request
             count = self._increment(key)
             return count <= limit, max(limit - count, 0)
-        count, granted = reserve(
-            key, limit=limit, lease=settings.CASHMAN_THROTTLE_LEASE, timeout=self.duration + 1
-        )
-        if granted < 1:
-            return False, 0
-        if granted > 1:
-            LEASES.keep(key, _Lease(ends=self.reset_at, left=granted - 1, count=count), self.now)
+        with LEASES.reserving(key):
+            lease = LEASES.spend(key, self.now)  # another thread's reservation, made meanwhile
+            if lease is not None:
+                return True, max(limit - lease.count + lease.left, 0)
+            count, granted = reserve(
+                key, limit=limit, lease=settings.CASHMAN_THROTTLE_LEASE, timeout=self.duration + 1
+            )
+            if granted < 1:
+                return False, 0
+            if granted > 1:
+                lease = _Lease(ends=self.reset_at, left=granted - 1, count=count)
+                LEASES.keep(key, lease, self.now)
         return True, max(limit - count + granted - 1, 0)
 
     def _increment(self, key: str) -> int:

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (`cashman_site.wsgi:application`)."""
+"""WSGI entry point (`cashman_site.wsgi:application`), which cashman_site/serve.py serves."""
 
 import os
 

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Start Cashman: apply migrations, then replace this shell with gunicorn so it receives the
-# container's signals directly (SIGTERM -> graceful shutdown).
+# Start Cashman: apply migrations, then replace this shell with the HTTP server (granian, set up
+# by cashman_site/serve.py from CASHMAN_BIND, CASHMAN_WORKERS, ...) so that it receives the
+# container's signals directly: SIGTERM drains requests in flight, SIGHUP replaces the workers.
 #
-# The same script runs in the Docker image and from a checkout; it uses whatever `python` and
-# `gunicorn` come first on PATH. With arguments it runs those instead of the server, e.g.
+# The same script runs in the Docker image and from a checkout; it uses whatever `python` comes
+# first on PATH. With arguments it runs those instead of the server, e.g.
 #   docker compose run --rm web python manage.py createsuperuser
 set -eu
 
@@ -15,4 +16,4 @@ if [ "$#" -gt 0 ]; then
 fi
 
 python manage.py migrate --noinput
-exec gunicorn cashman_site.wsgi:application -c gunicorn.conf.py
+exec python -m cashman_site.serve

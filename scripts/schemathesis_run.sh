@@ -10,7 +10,8 @@
 #                             expected is taken as text, a malformed ?page_size= falls back to
 #                             the default page size (as the README says).
 #
-# The server is gunicorn with the production settings on a throw-away SQLite database (no TLS
+# The server is the production one (granian, cashman_site/serve.py) with the production settings
+# on a throw-away SQLite database (no TLS
 # here, so the HTTPS redirect is off). Throttles and the login lockout are lifted for the run: a
 # fuzzer is exactly the client they exist to stop.
 #
@@ -18,8 +19,8 @@
 #   PATH="$PWD/.venv/bin:$PATH" bash scripts/schemathesis_run.sh
 # Tunables: SCHEMATHESIS_PORT (default: a free port), SCHEMATHESIS_MAX_EXAMPLES (default 10 per
 # operation and phase), SCHEMATHESIS_WORKERS (default 2), SCHEMATHESIS_SEED (default: random).
-# One gunicorn worker: SQLite refuses concurrent writers ("database is locked"), which would be
-# reported as server errors of the API.
+# One worker with one thread: SQLite refuses concurrent writers ("database is locked"), which
+# would be reported as server errors of the API.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for tool in python gunicorn schemathesis curl; do
+for tool in python schemathesis curl; do
     command -v "$tool" >/dev/null || { echo "$tool is not on PATH (put .venv/bin first)" >&2; exit 1; }
 done
 
@@ -45,7 +46,7 @@ BASE="http://127.0.0.1:${PORT}"
 
 # Only this script's settings: nothing from the caller's shell leaks in.
 for name in $(compgen -e); do
-    case "$name" in DJANGO_* | JWT_* | CASHMAN_* | GUNICORN_* | DATABASE_URL | REDIS_URL) unset "$name" ;; esac
+    case "$name" in DJANGO_* | JWT_* | CASHMAN_* | GUNICORN_* | GRANIAN_* | FORWARDED_ALLOW_IPS | DATABASE_URL | REDIS_URL) unset "$name" ;; esac
 done
 export DJANGO_SETTINGS_MODULE=cashman_site.settings.production DJANGO_READ_ENV_FILE=false
 DJANGO_SECRET_KEY="schemathesis-$(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
@@ -56,7 +57,7 @@ export JWT_ACCESS_MINUTES=60 CASHMAN_LOGIN_FAILURE_LIMIT=1000000
 for scope in ANON USER LOGIN REGISTER PASSWORD_CHANGE IMPORTS; do
     export "CASHMAN_THROTTLE_${scope}=1000000/min"
 done
-export GUNICORN_BIND="127.0.0.1:${PORT}" GUNICORN_WORKERS=1
+export CASHMAN_BIND="127.0.0.1:${PORT}" CASHMAN_WORKERS=1 CASHMAN_THREADS=1
 
 python manage.py migrate --noinput --verbosity 0
 python manage.py collectstatic --noinput --verbosity 0
@@ -64,7 +65,7 @@ python manage.py shell -c "
 from accounts.services import user_create
 user_create(email='fuzzer@example.com', password='a-long-Passphrase-42', is_staff=True)"
 
-gunicorn cashman_site.wsgi:application -c gunicorn.conf.py >"$WORKDIR/server.log" 2>&1 &
+python -m cashman_site.serve >"$WORKDIR/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do
     curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break

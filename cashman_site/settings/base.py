@@ -243,7 +243,7 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Every throttle counts in the shared cache (Redis when REDIS_URL is set), so a limit holds
-    # across gunicorn workers. ScopedRateThrottle applies only to views with a `throttle_scope`.
+    # across server workers. ScopedRateThrottle applies only to views with a `throttle_scope`.
     "DEFAULT_THROTTLE_CLASSES": [
         "cashman_site.throttling.AnonRateThrottle",
         "cashman_site.throttling.UserRateThrottle",
@@ -281,8 +281,13 @@ CASHMAN_LEDGER_CACHE_SECONDS = env.int(
 # answers an HTML 400, and DRF's JSON parser reads the stream past it).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CASHMAN_MAX_BODY_BYTES", default=2_621_440)
 # A query string longer than this is refused with 414 JSON before it is parsed. Every filter of
-# a list together needs a few hundred bytes; keep it below gunicorn's request-line limit.
+# a list together needs a few hundred bytes.
 CASHMAN_MAX_QUERY_BYTES = env.int("CASHMAN_MAX_QUERY_BYTES", default=4096)
+# A request target (path and query) longer than this is a 414, a header value longer than this a
+# 431, both JSON under /api/ (cashman_site/middleware.py): gunicorn's limits, which the server
+# (granian, cashman_site/serve.py) does not have at these sizes.
+CASHMAN_MAX_REQUEST_LINE_BYTES = env.int("CASHMAN_MAX_REQUEST_LINE_BYTES", default=8190)
+CASHMAN_MAX_HEADER_BYTES = env.int("CASHMAN_MAX_HEADER_BYTES", default=8190)
 
 # --- Login lockout (django-axes) ------------------------------------------------------------
 # After AXES_FAILURE_LIMIT failed logins for one account from one address, that pair is locked

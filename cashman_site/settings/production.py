@@ -1,4 +1,4 @@
-"""Production: behind a TLS-terminating proxy, served by gunicorn.
+"""Production: behind a TLS-terminating proxy, served by granian (cashman_site/serve.py).
 
 Refuses to start without DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS, and passes
 `manage.py check --deploy --fail-level WARNING`.

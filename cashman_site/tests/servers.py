@@ -1,5 +1,6 @@
 """Real servers for the tests marked `server`, in one place for every app's tests: a site (the
-production settings on one database, SQLite or PostgreSQL), gunicorn in front of it, started,
+production settings on one database, SQLite or PostgreSQL), the production HTTP server in front
+of it (granian through cashman_site/serve.py, as scripts/entrypoint.sh runs it), started,
 waited for, requested and stopped one way; a plain static web server for pages that must come
 from another origin; and a private PostgreSQL cluster that a test may stop and start.
 
@@ -29,10 +30,19 @@ from typing import NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# What the settings and gunicorn read; the test process's own values must not leak into a server.
-READ_PREFIXES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "JWT_", "CASHMAN_", "GUNICORN_")
+# What the settings and the server read; the test process's own values must not leak into a server.
+READ_PREFIXES = (
+    "DJANGO_",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "JWT_",
+    "CASHMAN_",
+    "GUNICORN_",
+    "GRANIAN_",
+    "FORWARDED_ALLOW_IPS",
+)
 START_SECONDS = 30
-GUNICORN_ARGS = ("-c", "gunicorn.conf.py")
+SERVER_COMMAND = (sys.executable, "-m", "cashman_site.serve")
 SERVER_USER = "server-user@example.com"
 SERVER_PASSWORD = "a-long-Passphrase-42"
 
@@ -66,7 +76,7 @@ def wait_until(condition, *, timeout: float, interval: float = 0.1, what: str = 
 @dataclass
 class Site:
     """A deployment: the production settings on `database_url`, and a folder (`root`) for what
-    it writes (gunicorn's logs, and whatever `settings` point there)."""
+    it writes (the server's logs, and whatever `settings` point there)."""
 
     root: Path
     database_url: str
@@ -131,6 +141,22 @@ def prepare_site(root: Path) -> Site:
     return site
 
 
+class Headers(dict):
+    """A response's headers by name, whatever its case: granian sends them lower-case."""
+
+    def __init__(self, items) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
 class Answer(NamedTuple):
     """A server's answer; status 0 when the connection itself failed."""
 
@@ -147,7 +173,7 @@ class Answer(NamedTuple):
 
 @dataclass
 class Server:
-    """A running gunicorn: where it answers, its log, and its master process."""
+    """A running server: where it answers, its log, and its main process."""
 
     url: str
     log: Path
@@ -173,9 +199,9 @@ class Server:
             request.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                return Answer(response.status, dict(response.headers), response.read())
+                return Answer(response.status, Headers(response.headers.items()), response.read())
         except urllib.error.HTTPError as error:
-            return Answer(error.code, dict(error.headers), error.read())
+            return Answer(error.code, Headers(error.headers.items()), error.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return Answer(0, {}, b"")
 
@@ -188,20 +214,19 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
-    """Run gunicorn (gunicorn.conf.py, production settings) for `site` on a free port, once it
-    answers /healthz, until the block ends."""
+def production_server(site: Site, *, workers: int = 2, **env: str) -> Iterator[Server]:
+    """Run the production server (`python -m cashman_site.serve`, production settings) for
+    `site` on a free port, once it answers /healthz, until the block ends."""
     port = free_port()
-    log = site.root / f"gunicorn-{port}.log"
+    log = site.root / f"server-{port}.log"
     server_env = site.env(
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS=str(workers),
-        GUNICORN_GRACEFUL_TIMEOUT="5",
-        **env,
+        **{"CASHMAN_GRACEFUL_TIMEOUT": "5", **env},
+        CASHMAN_BIND=f"127.0.0.1:{port}",
+        CASHMAN_WORKERS=str(workers),
     )
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "cashman_site.wsgi:application", *GUNICORN_ARGS],
+            SERVER_COMMAND,
             cwd=PROJECT_ROOT,
             env=server_env,
             stdout=output,
@@ -224,11 +249,11 @@ def _wait_until_up(server: Server) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {server.log.read_text()[-3000:]}")
+            raise RuntimeError(f"the server exited: {server.log.read_text()[-3000:]}")
         if server.request("GET", "/healthz").status == 200:
             return
         time.sleep(0.1)  # polling a starting process, not waiting for time to pass
-    raise RuntimeError(f"gunicorn did not answer in {START_SECONDS} s: {server.log.read_text()}")
+    raise RuntimeError(f"the server did not answer in {START_SECONDS} s: {server.log.read_text()}")
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The Content-Security-Policy and CORS in a real Chromium, against gunicorn with the production
+"""The Content-Security-Policy and CORS in a real Chromium, against the production server with the production
 settings (no TLS here, so DJANGO_SECURE_SSL_REDIRECT=false; everything else as deployed).
 
 CSP: each page renders (Swagger UI lists the operations, Redoc the API, the admin is styled, the
@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from cashman_site.tests.servers import SERVER_USER, Server, gunicorn, static_pages
+from cashman_site.tests.servers import SERVER_USER, Server, production_server, static_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,7 +33,7 @@ def origins(tmp_path_factory) -> Iterator[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def server(production_site, origins) -> Iterator[Server]:
     allowed, _ = origins
-    with gunicorn(production_site, CASHMAN_CORS_ALLOWED_ORIGINS=allowed) as server:
+    with production_server(production_site, CASHMAN_CORS_ALLOWED_ORIGINS=allowed) as server:
         yield server
 
 

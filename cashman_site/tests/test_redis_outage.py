@@ -2,7 +2,7 @@
 rate limits count per process (never no limit), and /readyz says what is degraded.
 
 The cache is a real `cashman_site.redis_cache.RedisCache` pointed at a port nothing listens on, so each
-call fails as a dead Redis makes it fail (connection refused); gunicorn with REDIS_URL on such a
+call fails as a dead Redis makes it fail (connection refused); the server with REDIS_URL on such a
 port is in test_service_outages.py.
 """
 

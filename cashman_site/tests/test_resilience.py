@@ -1,4 +1,4 @@
-"""A real gunicorn in front of a real PostgreSQL that goes away and comes back, and a graceful
+"""The production server in front of a real PostgreSQL that goes away and comes back, and a graceful
 reload under load. These start their own processes; they run in the PostgreSQL CI pass."""
 
 import os
@@ -13,8 +13,8 @@ from cashman_site.tests.servers import (
     PrivatePostgres,
     Server,
     Site,
-    gunicorn,
     postgres_bindir,
+    production_server,
     wait_until,
 )
 
@@ -79,7 +79,7 @@ def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(
     site = Site(tmp_path, private_postgres.url, {"DJANGO_DB_CONNECT_TIMEOUT": "2"})
     site.manage("migrate", "--noinput")
     token = site.user_token("outage@example.com")
-    with gunicorn(site, workers=2) as server:
+    with production_server(site, workers=2) as server:
         load = Load(server, token).start()
         wait_until(lambda: load.count(201) >= 20, timeout=60, what="writes before the outage")
 
@@ -99,7 +99,7 @@ def test_database_outage_gives_prompt_503s_and_recovers_without_a_restart(
         )
         load.stop()
         assert server.request("GET", "/readyz", timeout=5).status == 200
-        assert server.process.poll() is None, "gunicorn was not restarted"
+        assert server.process.poll() is None, "the server was not restarted"
 
     statuses = {answer[1] for answer in load.answers}
     assert statuses <= {201, 503}, (statuses, server.log.read_text()[-3000:])
@@ -124,7 +124,7 @@ def test_hup_under_load_drops_no_request(tmp_path):
     token = site.user_token("hup@example.com")
     answers: list[int] = []
     stop = threading.Event()
-    with gunicorn(site, workers=2) as server:
+    with production_server(site, workers=2) as server:
 
         def reader() -> None:
             while not stop.is_set():

@@ -1,4 +1,4 @@
-"""gunicorn with the production settings while Redis (cache, throttles and broker) or only the
+"""The production server with the production settings while Redis (cache, throttles and broker) or only the
 Celery broker does not answer: every request is answered from the database with what really
 happened, and the work that could not be queued is done once the broker is back.
 
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cashman_site.tests.servers import Server, Site, free_port, gunicorn
+from cashman_site.tests.servers import Server, Site, free_port, production_server
 
 pytestmark = pytest.mark.server
 
@@ -77,7 +77,9 @@ def media(site: Site) -> dict[str, str]:
 
 def test_with_redis_down_every_request_is_answered_and_imports_wait(production_site):
     nowhere = f"redis://127.0.0.1:{free_port()}/0"  # cache, throttles and broker alike
-    with gunicorn(production_site, workers=1, REDIS_URL=nowhere, **media(production_site)) as s:
+    with production_server(
+        production_site, workers=1, REDIS_URL=nowhere, **media(production_site)
+    ) as s:
         email, token = sign_up(s)
         auth = {"Authorization": f"Bearer {token}"}
         status, _, body = s.request(
@@ -110,7 +112,7 @@ def test_with_redis_down_every_request_is_answered_and_imports_wait(production_s
         "recover_imports", CASHMAN_IMPORT_REQUEUE_SECONDS="-86400", **media(production_site)
     )
     assert out.strip().endswith(" queued.") and not out.startswith("0 ")
-    with gunicorn(production_site, workers=1, **media(production_site)) as s:
+    with production_server(production_site, workers=1, **media(production_site)) as s:
         token = json.loads(
             s.request("POST", "/api/v1/auth/token/", {"email": email, "password": PASSWORD})[2]
         )["access"]
@@ -121,7 +123,7 @@ def test_with_redis_down_every_request_is_answered_and_imports_wait(production_s
 
 def test_with_only_the_broker_down_the_answers_say_what_happened(production_site):
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
-    with gunicorn(
+    with production_server(
         production_site, workers=1, CELERY_BROKER_URL=nowhere, **media(production_site)
     ) as s:
         _, token = sign_up(s)  # 201: the account exists, its welcome email waits
@@ -162,11 +164,11 @@ def hanging_port() -> Iterator[int]:
 
 def test_with_a_broker_that_hangs_registrations_are_still_answered(production_site):
     """Without socket timeouts, publishing to a broker that accepts and never answers waits
-    forever: gunicorn kills the worker and the client gets no answer. With them, the first
+    forever: the watchdog ends the worker and the client gets no answer. With them, the first
     request waits out the timeout and the next ones skip the broker for a few seconds."""
     with hanging_port() as port:
         nowhere = f"redis://127.0.0.1:{port}/0"
-        with gunicorn(
+        with production_server(
             production_site, workers=1, CELERY_BROKER_URL=nowhere, **media(production_site)
         ) as s:
             for _ in range(3):

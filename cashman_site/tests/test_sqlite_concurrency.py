@@ -1,4 +1,4 @@
-"""Two gunicorn workers on one SQLite file write at the same time: with every transaction taking
+"""Two server workers on one SQLite file write at the same time: with every transaction taking
 the write lock as it begins (settings' transaction_mode), they wait for each other instead of one
 failing with "database is locked". Without a broker, an import runs inside its upload request."""
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from cashman_site.tests.servers import gunicorn
+from cashman_site.tests.servers import production_server
 from cashman_site.tests.test_service_outages import get, media, sign_up, upload
 
 pytestmark = pytest.mark.server
@@ -19,7 +19,7 @@ def test_two_uploads_of_one_file_at_once_both_finish(production_site):
     content = b"date,description,amount\n" + b"".join(
         f"2026-10-{1 + i % 28:02d},row {i % 500},-{1 + i % 7}.00\n".encode() for i in range(ROWS)
     )
-    with gunicorn(production_site, workers=2, **media(production_site)) as s:
+    with production_server(production_site, workers=2, **media(production_site)) as s:
         _, token = sign_up(s)
         start = threading.Barrier(2)
         answers: list[tuple[int, dict]] = []

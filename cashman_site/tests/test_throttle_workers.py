@@ -1,4 +1,4 @@
-"""A rate limit holds across gunicorn workers: the counts live in Redis, and each is incremented
+"""A rate limit holds across server workers: the counts live in Redis, and each is incremented
 atomically, so concurrent requests spread over several processes never get more than `limit`
 answers: exactly `limit` when it is reserved one request at a time (under 32 a window), at most
 a lease per other worker fewer when workers reserve several at once."""
@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.cache import cache
 
-from cashman_site.tests.servers import gunicorn
+from cashman_site.tests.servers import production_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.server]
 
@@ -40,8 +40,8 @@ def _day() -> int:
         (400, 500, 400 - (WORKERS - 1) * LEASE),  # leases of up to ten
     ],
 )
-def test_a_user_limit_holds_across_four_gunicorn_workers(production_site, limit, requests, least):
-    with gunicorn(
+def test_a_user_limit_holds_across_four_workers(production_site, limit, requests, least):
+    with production_server(
         production_site,
         workers=WORKERS,
         REDIS_URL=os.environ["REDIS_URL"],

@@ -244,3 +244,26 @@ class TestLeases:
         leases.keep("d", throttling._Lease(ends=120.0, left=5, count=5), now=62.0)
         # Nothing had ended: all were dropped, and only the new one is kept.
         assert [leases.spend(key, now=62.0) is not None for key in "abcd"] == [False] * 3 + [True]
+
+    def test_threads_that_find_no_lease_reserve_one_after_another(self, monkeypatch, settings):
+        # A worker serves several requests at once (its threads): those that find no lease left
+        # must not each reserve one, as keep() holds one a key and the others' would be lost.
+        from concurrent.futures import ThreadPoolExecutor
+
+        settings.CASHMAN_THROTTLE_LEASE = 10
+        monkeypatch.setattr(throttling, "LEASES", throttling.Leases())
+        reserved: list[int] = []
+
+        class SlowSharedCache:
+            def reserve(self, key, *, limit, lease, timeout):
+                time.sleep(0.05)  # a round trip, long enough for every thread to arrive
+                reserved.append(lease)
+                return sum(reserved), lease
+
+        throttle = SharedCacheRateThrottle.__new__(SharedCacheRateThrottle)
+        throttle.cache, throttle.num_requests, throttle.duration = SlowSharedCache(), 1000, 60
+        throttle.now, throttle.reset_at = 0.0, 60.0
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda _: throttle._spend_shared("k"), range(8)))
+        assert [allowed for allowed, _ in answers] == [True] * 8
+        assert reserved == [10]  # one reservation served all eight
