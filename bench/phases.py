@@ -168,6 +168,7 @@ class Run:
         server.start()
         workers = len(server.worker_pids())
         self.results["meta"]["workers"] = workers
+        self.results["meta"]["threads"] = server.threads
         self.log(
             f"{getattr(server, 'kind', 'gunicorn')} ({label}, {workers} workers) on {server.url}"
         )
@@ -185,9 +186,9 @@ class Run:
             "BENCH_SQL_FILE": self.env["BENCH_SQL_FILE"],
             "BENCH_CREATE_BODY": self.body_file.read_text(),
         }
-        workers = self.results["meta"]["workers"]
+        workers, threads = self.results["meta"]["workers"], self.results["meta"]["threads"]
         peers = {
-            name: PeerServer(name, env, self.tmp / f"{name}.log", workers)
+            name: PeerServer(name, env, self.tmp / f"{name}.log", workers, threads)
             for name in self.cfg.peers
         }
         for peer in peers.values():

@@ -1,5 +1,5 @@
 """The peers under their stacks' usual production servers, on free loopback ports, started and
-stopped like Cashman's (bench/server.py): the Flask peer under gunicorn's sync workers, the
+stopped like Cashman's (bench/server.py): the Flask peer under gunicorn (gthread workers with as many threads as Cashman's), the
 FastAPI peer under uvicorn's own workers (`uvicorn --workers`, as FastAPI's deployment docs show),
 each with as many workers as Cashman's server has.
 
@@ -22,13 +22,15 @@ START_SECONDS = 60
 PEERS = {"flask": "Flask", "fastapi": "FastAPI"}
 
 
-def command(name: str, port: int, workers: int) -> list[str]:
+def command(name: str, port: int, workers: int, threads: int = 1) -> list[str]:
     bin_dir = Path(sys.executable).parent
     if name == "flask":
         return [
             str(bin_dir / "gunicorn"),
             f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",  # sync workers, gunicorn's default
+            f"--workers={workers}",
+            # As many requests at once as Cashman's server: threads > 1 is gunicorn's gthread.
+            f"--threads={threads}",
             "--timeout=600",
             "--no-control-socket",
             "--worker-tmp-dir=/dev/shm",
@@ -47,8 +49,10 @@ def command(name: str, port: int, workers: int) -> list[str]:
 
 
 class PeerServer:
-    def __init__(self, name: str, env: dict[str, str], log: Path, workers: int) -> None:
-        self.name, self.label, self.workers = name, PEERS[name], workers
+    def __init__(
+        self, name: str, env: dict[str, str], log: Path, workers: int, threads: int = 1
+    ) -> None:
+        self.name, self.label, self.workers, self.threads = name, PEERS[name], workers, threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -63,7 +67,7 @@ class PeerServer:
     def launch(self) -> None:
         self._log_file = self.log.open("ab")
         self.process = subprocess.Popen(
-            command(self.name, self.port, self.workers),
+            command(self.name, self.port, self.workers, self.threads),
             # Not the project's folder: gunicorn would read Cashman's gunicorn.conf.py there.
             cwd=self.log.parent,
             env=self.env,
