@@ -1,5 +1,5 @@
 """The peers under their stacks' usual production servers, on free loopback ports, started and
-stopped like Cashman's (bench/server.py): the Flask peer under gunicorn (gthread workers with as many threads as Cashman's), the
+stopped like Cashman's (bench/server.py): the Flask peer under gunicorn's sync workers (as many as Cashman's workers times threads), the
 FastAPI peer under uvicorn's own workers (`uvicorn --workers`, as FastAPI's deployment docs show),
 each with as many workers as Cashman's server has.
 
@@ -28,9 +28,9 @@ def command(name: str, port: int, workers: int, threads: int = 1) -> list[str]:
         return [
             str(bin_dir / "gunicorn"),
             f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            # As many requests at once as Cashman's server: threads > 1 is gunicorn's gthread.
-            f"--threads={threads}",
+            # Sync workers (the app keeps one connection a process), as many as Cashman's server
+            # serves requests at once: its workers times their threads.
+            f"--workers={workers * threads}",
             "--timeout=600",
             "--no-control-socket",
             "--worker-tmp-dir=/dev/shm",
@@ -53,6 +53,8 @@ class PeerServer:
         self, name: str, env: dict[str, str], log: Path, workers: int, threads: int = 1
     ) -> None:
         self.name, self.label, self.workers, self.threads = name, PEERS[name], workers, threads
+        #: Worker processes: the Flask peer's sync workers take one request at a time.
+        self.processes = workers * threads if name == "flask" else workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -87,7 +89,7 @@ class PeerServer:
                 )
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as answer:
-                    if answer.status == 200 and len(self.worker_pids()) == self.workers:
+                    if answer.status == 200 and len(self.worker_pids()) == self.processes:
                         return self
             except OSError:
                 pass

@@ -3,7 +3,8 @@
 Django's `icontains` is `UPPER(description::text) LIKE UPPER('%term%')`: no B-tree can serve it,
 so a term found in few rows, or none, read every row of the ledger. The index is on that very
 expression, so the planner uses it for rare terms and, from its statistics, keeps walking the
-`(ledger, -date, -id)` index for common ones, which fill a page sooner. `pg_trgm` ships with
+`(ledger, -date, -id)` index for common ones, which fill a page sooner. It needs the
+expression's statistics: the migration gathers them (ANALYZE), as autovacuum does later on. `pg_trgm` ships with
 PostgreSQL (contrib) and is a trusted extension: the database's owner may create it.
 """
 
@@ -13,6 +14,10 @@ FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX ledger_tx_description_trgm_idx ON ledger_transaction"
     " USING gin (UPPER(description::text) gin_trgm_ops)",
+    # The statistics of the indexed expression, which tell a common term from a rare one:
+    # without them the planner takes every term for rare, and reads a common one's every row
+    # through the index (3.1 s for "coffee" in the 1,000,000-row ledger, against 9 ms with them).
+    "ANALYZE ledger_transaction",
 ]
 REVERSE = ["DROP INDEX IF EXISTS ledger_tx_description_trgm_idx"]
 
