@@ -133,7 +133,20 @@ def test_a_hung_request_gets_its_worker_replaced(production_site, markers, hang)
     assert any(f"GET /test-only/{hang}/" in line["message"] for line in overrun), overrun
 
 
+def _migrates_queued_connections() -> bool:
+    try:
+        with open("/proc/sys/net/ipv4/tcp_migrate_req") as setting:
+            return setting.read().strip() == "1"
+    except OSError:
+        return False
+
+
 @pytest.mark.server
+@pytest.mark.skipif(
+    not _migrates_queued_connections(),
+    reason="net.ipv4.tcp_migrate_req is not 1: a stopping worker's queued connections are reset "
+    "(production sets it, as compose does; .ci/run sets it)",
+)
 def test_hup_under_a_stream_of_requests_fails_none(production_site, markers):
     settings = with_test_views(markers, CASHMAN_RESPAWN_INTERVAL="1")
     answers: list[int] = []
