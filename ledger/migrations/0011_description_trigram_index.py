@@ -16,7 +16,7 @@ FORWARD = [
     " USING gin (UPPER(description::text) gin_trgm_ops)",
     # The statistics of the indexed expression, which tell a common term from a rare one:
     # without them the planner takes every term for rare, and reads a common one's every row
-    # through the index (3.1 s for "coffee" in the 1,000,000-row ledger, against 9 ms with them).
+    # through the index instead of stopping at a page.
     "ANALYZE ledger_transaction",
 ]
 REVERSE = ["DROP INDEX IF EXISTS ledger_tx_description_trgm_idx"]
