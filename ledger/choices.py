@@ -40,3 +40,20 @@ class AccountKind(models.TextChoices):
     CREDIT_CARD = "credit_card", "Credit card"
     LOAN = "loan", "Loan"
     OTHER = "other", "Other"
+
+
+class Frequency(models.TextChoices):
+    """How often a schedule's rule repeats (RFC 5545's FREQ)."""
+
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    YEARLY = "yearly", "Yearly"
+
+
+class WeekendRule(models.TextChoices):
+    """Where an occurrence that falls on a Saturday or a Sunday is posted."""
+
+    KEEP = "keep", "On the weekend day"
+    BEFORE = "before", "The Friday before"
+    AFTER = "after", "The Monday after"

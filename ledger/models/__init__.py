@@ -19,12 +19,18 @@ from ledger.models.base import (
     today,
 )
 from ledger.models.households import INVITATION_DAYS, Account, Invitation, Ledger, Membership
+from ledger.models.planning import Budget, Schedule, ScheduleSkip
 from ledger.models.rollups import DayTotal, MonthTotal
 
 
 class Category(LedgerRow):
     ledger = models.ForeignKey(Ledger, on_delete=models.CASCADE, related_name="categories")
     name = models.CharField(max_length=100)
+    rollover = models.BooleanField(
+        default=False,
+        help_text="Whether what is left of (or overspent on) this category's budget carries into "
+        "the next month. Without it, each month starts afresh.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Grows by one on every write: the ETag."
@@ -137,6 +143,20 @@ class Transaction(LedgerRow):
         related_name="legs",
         help_text="The transfer this is a leg of (type TRANSFER).",
     )
+    schedule = models.ForeignKey(
+        Schedule,
+        on_delete=models.SET_NULL,
+        db_index=False,  # the unique constraint below starts with it
+        null=True,
+        blank=True,
+        related_name="transactions",
+        help_text="The schedule that posted it.",
+    )
+    occurrence_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The schedule's occurrence it is (its date before a weekend move).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(
@@ -148,7 +168,7 @@ class Transaction(LedgerRow):
     history = HistoricalRecords(
         excluded_fields=["updated_at"],
         cascade_delete_history=False,
-        no_db_index=["ledger", "account", "created_by", "transfer"],
+        no_db_index=["ledger", "account", "created_by", "transfer", "schedule"],
     )
 
     class Meta:
@@ -181,6 +201,12 @@ class Transaction(LedgerRow):
                 name="ledger_transaction_account_external_id_unique",
                 violation_error_message="This account already has a transaction with this "
                 "external id.",
+            ),
+            models.UniqueConstraint(
+                fields=["schedule", "occurrence_date"],
+                condition=models.Q(schedule__isnull=False),
+                name="ledger_transaction_schedule_occurrence_unique",
+                violation_error_message="This occurrence of the schedule is already posted.",
             ),
             models.UniqueConstraint(
                 fields=["account", "fingerprint"],
@@ -326,6 +352,7 @@ __all__ = [
     "AMOUNT_MAX_DIGITS",
     "INVITATION_DAYS",
     "Account",
+    "Budget",
     "Category",
     "DayTotal",
     "IdempotencyKey",
@@ -336,6 +363,8 @@ __all__ = [
     "LedgerRowQuerySet",
     "Membership",
     "MonthTotal",
+    "Schedule",
+    "ScheduleSkip",
     "Transaction",
     "Transfer",
     "bump_version",

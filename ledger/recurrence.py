@@ -1,0 +1,179 @@
+"""The dates a schedule's rule gives: RFC 5545 recurrence rules through python-dateutil, with two
+rules of Cashman's on top.
+
+- A day of the month the month does not have (the 31st, the 29th of February) is the month's last
+  day: a bill due on the 31st is paid on the 30th in April, not skipped as RFC 5545 would skip it.
+  The same holds for a monthly or yearly rule that gives no day and starts on such a day.
+- `weekend` moves a date that falls on a Saturday or a Sunday to the Friday before or the Monday
+  after (`moved`). The occurrence keeps its own date (`Transaction.occurrence_date`); only the
+  transaction's date moves.
+"""
+
+import datetime
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from dateutil import rrule
+
+from ledger.choices import Frequency, WeekendRule
+
+_FREQUENCIES = {
+    Frequency.DAILY: rrule.DAILY,
+    Frequency.WEEKLY: rrule.WEEKLY,
+    Frequency.MONTHLY: rrule.MONTHLY,
+    Frequency.YEARLY: rrule.YEARLY,
+}
+_WEEKDAYS = {"MO": rrule.MO, "TU": rrule.TU, "WE": rrule.WE, "TH": rrule.TH, "FR": rrule.FR,
+             "SA": rrule.SA, "SU": rrule.SU}  # fmt: skip
+_WEEKDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+
+#: The most occurrences one request may ask for.
+MAX_OCCURRENCES = 1000
+#: How far after its start a schedule's dates are read at most.
+HORIZON_YEARS = 100
+#: A rule's interval at most (every 999 days, weeks, months or years).
+MAX_INTERVAL = 999
+
+
+class RuleError(ValueError):
+    """A rule that gives no dates as asked; `errors` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def normalise(rule: Any) -> dict[str, Any]:
+    """The rule in its stored shape (`freq`, `interval`, and the `by_*` lists it gives), or
+    RuleError naming each wrong field."""
+    if not isinstance(rule, dict):
+        raise RuleError({"rule": "Give an object with freq and interval."})
+    unknown = sorted(set(rule) - {"freq", "interval", "by_weekday", "by_month_day", "by_set_pos"})
+    errors: dict[str, str] = {}
+    if unknown:
+        errors["rule"] = f"Unknown fields: {', '.join(unknown)}."
+    freq = rule.get("freq")
+    if freq not in Frequency.values:
+        errors["freq"] = f"Give one of {', '.join(Frequency.values)}."
+    interval = rule.get("interval", 1)
+    if type(interval) is not int or not 1 <= interval <= MAX_INTERVAL:
+        errors["interval"] = f"Give a whole number from 1 to {MAX_INTERVAL}."
+    shaped: dict[str, Any] = {"freq": freq, "interval": interval}
+    for name, check in (
+        ("by_weekday", _weekday),
+        ("by_month_day", _month_day),
+        ("by_set_pos", _set_pos),
+    ):
+        given = rule.get(name)
+        if given is None:
+            continue
+        if isinstance(given, int | str) and not isinstance(given, bool):
+            given = [given]
+        if not isinstance(given, list) or not given or len(given) > 31:
+            errors[name] = "Give a list of 1 to 31 values."
+            continue
+        try:
+            shaped[name] = [check(value) for value in given]
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if "by_set_pos" in shaped and not ({"by_weekday", "by_month_day"} & set(shaped)):
+        errors["by_set_pos"] = "by_set_pos picks among the days by_weekday or by_month_day give."
+    if freq == Frequency.DAILY and "by_month_day" in shaped:
+        errors["by_month_day"] = "A daily rule takes no days of the month."
+    if errors:
+        raise RuleError({f"rule.{k}" if k != "rule" else k: v for k, v in errors.items()})
+    return shaped
+
+
+def _weekday(value: Any) -> str:
+    match = _WEEKDAY.match(str(value).strip().upper()) if isinstance(value, str) else None
+    if match is None or (match.group(1) and not 1 <= abs(int(match.group(1))) <= 53):
+        raise ValueError("Give days as MO, TU, WE, TH, FR, SA, SU, optionally numbered: 1MO, -1FR.")
+    return match.group(0)
+
+
+def _month_day(value: Any) -> int:
+    if type(value) is not int or value == 0 or not -31 <= value <= 31:
+        raise ValueError("Give days of the month from 1 to 31, or -1 (the last) to -31.")
+    return value
+
+
+def _set_pos(value: Any) -> int:
+    if type(value) is not int or value == 0 or not -366 <= value <= 366:
+        raise ValueError("Give positions from 1 to 366 or -1 (the last) to -366.")
+    return value
+
+
+def _weekdays(values: list[str]) -> list[Any]:
+    days = []
+    for value in values:
+        match = _WEEKDAY.match(value)
+        assert match is not None  # normalised
+        day = _WEEKDAYS[match.group(2)]
+        days.append(day(int(match.group(1))) if match.group(1) else day)
+    return days
+
+
+def _rules(rule: dict[str, Any], start: datetime.date, until: datetime.date) -> list[rrule.rrule]:
+    """The dateutil rules whose union is the schedule's: one for the days every month has, and one
+    for each later day, which falls on the month's last day when the month is shorter."""
+    common: dict[str, Any] = {
+        "dtstart": datetime.datetime.combine(start, datetime.time()),
+        "until": datetime.datetime.combine(until, datetime.time()),
+        "interval": rule["interval"],
+    }
+    freq = _FREQUENCIES[rule["freq"]]
+    if "by_weekday" in rule:
+        common["byweekday"] = _weekdays(rule["by_weekday"])
+    days = rule.get("by_month_day")
+    if days is None and "by_weekday" not in rule and freq in (rrule.MONTHLY, rrule.YEARLY):
+        days = [start.day]  # dateutil would take dtstart's day, and skip the months without it
+        if freq == rrule.YEARLY:
+            common["bymonth"] = start.month
+    if days is None:
+        return [rrule.rrule(freq, bysetpos=rule.get("by_set_pos"), **common)]
+    if "by_set_pos" in rule:  # positions pick among all the days given, as RFC 5545 says
+        return [rrule.rrule(freq, bymonthday=days, bysetpos=rule["by_set_pos"], **common)]
+    plain = [d for d in days if d <= 28]
+    rules = [rrule.rrule(freq, bymonthday=plain, **common)] if plain else []
+    for day in sorted(d for d in days if d > 28):
+        # Of the days from the 28th to this one, the last the month has.
+        rules.append(rrule.rrule(freq, bymonthday=list(range(28, day + 1)), bysetpos=-1, **common))
+    return rules
+
+
+def dates(
+    rule: dict[str, Any],
+    start: datetime.date,
+    *,
+    end: datetime.date | None = None,
+    count: int | None = None,
+    after: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> Iterator[datetime.date]:
+    """The occurrence dates of a normalised rule from `start`, in order: up to `end`, or the first
+    `count` of them; only those after `after` and up to `until` are given (the count still starts
+    at `start`). None goes further than `HORIZON_YEARS` after `start`."""
+    last = start.replace(year=start.year + HORIZON_YEARS, day=min(start.day, 28))
+    last = min(d for d in (last, end, until) if d is not None)
+    found = rrule.rruleset()
+    for part in _rules(rule, start, last):
+        found.rrule(part)
+    for number, moment in enumerate(found, start=1):
+        day = moment.date()
+        if (end is not None and day > end) or (count is not None and number > count):
+            return
+        if after is None or day > after:
+            yield day
+
+
+def moved(day: datetime.date, weekend: str) -> datetime.date:
+    """The day an occurrence on `day` is posted: a Saturday or Sunday moves to the Friday before
+    or the Monday after as `weekend` says."""
+    weekday = day.weekday()
+    if weekday < 5 or weekend == WeekendRule.KEEP:
+        return day
+    if weekend == WeekendRule.BEFORE:
+        return day - datetime.timedelta(days=weekday - 4)
+    return day + datetime.timedelta(days=7 - weekday)
