@@ -7,13 +7,15 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import selectors, services
+from ledger.admin_budgets import BudgetAdmin
 from ledger.admin_households import AccountAdmin, LedgerAdmin
+from ledger.admin_schedules import ScheduleAdmin
 from ledger.choices import TransactionStatus, TransactionType
 from ledger.exports import spreadsheet_text
 from ledger.models import Category, ImportJob, Transaction
 from ledger.services.transactions import RECONCILED_FIELDS
 
-__all__ = ["AccountAdmin", "LedgerAdmin"]
+__all__ = ["AccountAdmin", "BudgetAdmin", "LedgerAdmin", "ScheduleAdmin"]
 
 CSV_COLUMNS = [
     "id",
@@ -95,7 +97,16 @@ class TransactionAdmin(SimpleHistoryAdmin):
     list_select_related = ("ledger", "account", "category")
     autocomplete_fields = ("account", "category")
     # The ledger is the account's; a transfer's legs are changed through the API, both at once.
-    readonly_fields = ("ledger", "transfer", "created_by", "created_at", "updated_at", "version")
+    readonly_fields = (
+        "ledger",
+        "transfer",
+        "schedule",
+        "occurrence_date",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "version",
+    )
     actions = [export_csv]
     ordering = ("-date", "-id")
 
@@ -135,10 +146,10 @@ class TransactionAdmin(SimpleHistoryAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "ledger", "created_at")
+    list_display = ("name", "ledger", "rollover", "created_at")
     list_select_related = ("ledger",)
     search_fields = ("name", "ledger__name")
-    list_filter = (("ledger", admin.RelatedOnlyFieldListFilter),)
+    list_filter = ("rollover", ("ledger", admin.RelatedOnlyFieldListFilter))
     autocomplete_fields = ("ledger",)
 
     def save_model(self, request: HttpRequest, obj: Category, form, change: bool) -> None:

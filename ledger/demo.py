@@ -3,6 +3,7 @@
 import datetime
 import random
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,8 @@ from accounts.models import User
 from ledger import services
 from ledger.choices import TransactionType
 from ledger.models import Transaction
+from ledger.services.budgets import budget_create
+from ledger.services.schedules import schedule_create
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "try-cashman-now"  # noqa: S105 - a published demo account, documented in README
@@ -24,6 +27,9 @@ TUTORIAL_ROWS = [
 ]
 
 # (category, description, smallest, largest, times a month)
+#: The demo's categories whose budget's leftover (or overspend) carries into the next month.
+ROLLOVER = {"Groceries", "Fun"}
+
 MONTHLY_EXPENSES = [
     ("Rent", "Rent", 950, 950, 1),
     ("Groceries", "Supermarket", 20, 140, 6),
@@ -59,7 +65,9 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
 
     account = services.default_account(user=user)
     categories = {
-        name: services.category_create(actor=user, name=name, ledger=ledger)
+        name: services.category_create(
+            actor=user, name=name, ledger=ledger, rollover=name in ROLLOVER
+        )
         for name in sorted({row[0] for row in MONTHLY_EXPENSES} | {"Salary"})
     }
     for type_, description, amount in TUTORIAL_ROWS:
@@ -94,4 +102,34 @@ def seed_demo(*, months: int = 6, today: datetime.date | None = None, reset: boo
                     category=categories[category],
                     account=account,
                 )
+    _plan(user, account, categories, today)
     return user
+
+
+def _plan(user: User, account: Any, categories: dict[str, Any], today: datetime.date) -> None:
+    """Budgets for last month and this one, and the rent and salary as schedules from next
+    month on: what budgets/status/ and forecast/ show."""
+    for back in (1, 0):
+        for category, _, _, high, times in MONTHLY_EXPENSES:
+            budget_create(
+                actor=user,
+                category=categories[category],
+                month=month_start(today, back=back),
+                amount=Decimal(high * times),
+            )
+    first = month_start(today, back=-1)
+    for type_, description, amount, category in (
+        (TransactionType.EXPENSE, "Rent", Decimal("950"), "Rent"),
+        (TransactionType.INCOME, "Salary", Decimal("5000"), "Salary"),
+    ):
+        schedule_create(
+            actor=user,
+            account=account,
+            type=type_,
+            description=description,
+            amount=amount,
+            category=categories[category],
+            start_date=first,
+            rule={"freq": "monthly", "by_month_day": [1]},
+            weekend="after",
+        )

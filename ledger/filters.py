@@ -3,10 +3,12 @@
 from decimal import Decimal
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django_filters import utils
 from django_filters.constants import EMPTY_VALUES
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 
 from cashman_site.fastpaths.filters import DateFilter, FormCachingFilterSet
@@ -16,11 +18,14 @@ from ledger.models import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
     Account,
+    Budget,
     Category,
     Ledger,
+    Schedule,
     Transaction,
 )
 from ledger.selectors.rollups import FILTERS as ROLLUP_FILTERS
+from ledger.serializers_budgets import MONTH_ERROR, MONTH_PATTERN, parse_month
 
 DATE_FILTERS = ("date_after", "date_before")
 
@@ -197,3 +202,40 @@ class FilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         view.filterset = self.valid_filterset(request, queryset, view)
         return queryset if view.filterset is None else view.filterset.qs
+
+
+class ScheduleFilter(FormCachingFilterSet):
+    ledger = _ledger_filter()
+    account = django_filters.ModelChoiceFilter(queryset=_own_accounts, label="Account id")
+
+    class Meta:
+        model = Schedule
+        fields = ["ledger", "account"]
+
+
+class MonthFormField(forms.CharField):
+    """A `YYYY-MM` month in a query string; its first day once cleaned."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        month = parse_month(text)
+        if month is None:
+            raise forms.ValidationError(MONTH_ERROR, code="invalid")
+        return month
+
+
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN})
+class MonthFilter(django_filters.Filter):
+    field_class = MonthFormField
+
+
+class BudgetFilter(FormCachingFilterSet):
+    ledger = django_filters.ModelChoiceFilter(queryset=_own_ledgers, label="Ledger id")
+    category = django_filters.ModelChoiceFilter(queryset=_own_categories, label="Category id")
+    month = MonthFilter(label="Month, YYYY-MM")
+
+    class Meta:
+        model = Budget
+        fields = ["ledger", "category", "month"]

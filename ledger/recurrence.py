@@ -3,7 +3,8 @@ rules of Cashman's on top.
 
 - A day of the month the month does not have (the 31st, the 29th of February) is the month's last
   day: a bill due on the 31st is paid on the 30th in April, not skipped as RFC 5545 would skip it.
-  The same holds for a monthly or yearly rule that gives no day and starts on such a day.
+  The same holds for a monthly or yearly rule that gives no day and starts on such a day. With
+  `by_weekday` or `by_set_pos`, the days of the month are read as RFC 5545 reads them.
 - `weekend` moves a date that falls on a Saturday or a Sunday to the Friday before or the Monday
   after (`moved`). The occurrence keeps its own date (`Transaction.occurrence_date`); only the
   transaction's date moves.
@@ -81,8 +82,10 @@ def normalise(rule: Any) -> dict[str, Any]:
         errors["by_set_pos"] = "by_set_pos picks among the days by_weekday or by_month_day give."
     if freq == Frequency.DAILY and "by_month_day" in shaped:
         errors["by_month_day"] = "A daily rule takes no days of the month."
+    if freq == Frequency.WEEKLY and "by_month_day" in shaped:
+        errors["by_month_day"] = "A weekly rule takes no days of the month (RFC 5545)."
     if errors:
-        raise RuleError({f"rule.{k}" if k != "rule" else k: v for k, v in errors.items()})
+        raise RuleError(errors)
     return shaped
 
 
@@ -127,19 +130,27 @@ def _rules(rule: dict[str, Any], start: datetime.date, until: datetime.date) -> 
     if "by_weekday" in rule:
         common["byweekday"] = _weekdays(rule["by_weekday"])
     days = rule.get("by_month_day")
+    months = None
     if days is None and "by_weekday" not in rule and freq in (rrule.MONTHLY, rrule.YEARLY):
         days = [start.day]  # dateutil would take dtstart's day, and skip the months without it
         if freq == rrule.YEARLY:
-            common["bymonth"] = start.month
+            months = [start.month]
     if days is None:
         return [rrule.rrule(freq, bysetpos=rule.get("by_set_pos"), **common)]
-    if "by_set_pos" in rule:  # positions pick among all the days given, as RFC 5545 says
-        return [rrule.rrule(freq, bymonthday=days, bysetpos=rule["by_set_pos"], **common)]
+    if "by_set_pos" in rule or "by_weekday" in rule:
+        # Positions pick among all the days given, and weekdays narrow them, as RFC 5545 says.
+        return [rrule.rrule(freq, bymonthday=days, bysetpos=rule.get("by_set_pos"), **common)]
     plain = [d for d in days if d <= 28]
-    rules = [rrule.rrule(freq, bymonthday=plain, **common)] if plain else []
+    rules = [rrule.rrule(freq, bymonthday=plain, bymonth=months, **common)] if plain else []
     for day in sorted(d for d in days if d > 28):
-        # Of the days from the 28th to this one, the last the month has.
-        rules.append(rrule.rrule(freq, bymonthday=list(range(28, day + 1)), bysetpos=-1, **common))
+        # Of the days from the 28th to this one, the last the month has: positions count per
+        # period, so a yearly rule takes each of its months apart.
+        span = list(range(28, day + 1))
+        if freq == rrule.MONTHLY:
+            rules.append(rrule.rrule(freq, bymonthday=span, bysetpos=-1, **common))
+            continue
+        for month in months or range(1, 13):
+            rules.append(rrule.rrule(freq, bymonth=month, bymonthday=span, bysetpos=-1, **common))
     return rules
 
 
@@ -155,7 +166,7 @@ def dates(
     """The occurrence dates of a normalised rule from `start`, in order: up to `end`, or the first
     `count` of them; only those after `after` and up to `until` are given (the count still starts
     at `start`). None goes further than `HORIZON_YEARS` after `start`."""
-    last = start.replace(year=start.year + HORIZON_YEARS, day=min(start.day, 28))
+    last = start.replace(year=min(start.year + HORIZON_YEARS, 9999), day=min(start.day, 28))
     last = min(d for d in (last, end, until) if d is not None)
     found = rrule.rruleset()
     for part in _rules(rule, start, last):
@@ -168,12 +179,20 @@ def dates(
             yield day
 
 
+def day_before(day: datetime.date) -> datetime.date | None:
+    """The day before `day`; None before the calendar's first day."""
+    return None if day == datetime.date.min else day - datetime.timedelta(days=1)
+
+
 def moved(day: datetime.date, weekend: str) -> datetime.date:
     """The day an occurrence on `day` is posted: a Saturday or Sunday moves to the Friday before
     or the Monday after as `weekend` says."""
     weekday = day.weekday()
     if weekday < 5 or weekend == WeekendRule.KEEP:
         return day
-    if weekend == WeekendRule.BEFORE:
-        return day - datetime.timedelta(days=weekday - 4)
-    return day + datetime.timedelta(days=7 - weekday)
+    try:
+        if weekend == WeekendRule.BEFORE:
+            return day - datetime.timedelta(days=weekday - 4)
+        return day + datetime.timedelta(days=7 - weekday)
+    except OverflowError:  # the calendar's first or last days
+        return day

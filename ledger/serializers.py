@@ -65,7 +65,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Category
-        fields = ["id", "ledger", "name", "created_at"]
+        fields = ["id", "ledger", "name", "rollover", "created_at"]
         read_only_fields = ["id", "created_at"]
 
     def get_fields(self):
@@ -111,6 +111,14 @@ class TransactionSerializer(serializers.ModelSerializer):
     transfer = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The transfer this is a leg of (TRANSFER)."
     )
+    schedule = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The schedule that posted it."
+    )
+    occurrence_date = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="The schedule's occurrence it is: its date before a weekend move.",
+    )
 
     class Meta:
         model = Transaction
@@ -126,6 +134,8 @@ class TransactionSerializer(serializers.ModelSerializer):
             "ledger",
             "status",
             "transfer",
+            "schedule",
+            "occurrence_date",
             "created_at",
             "updated_at",
         ]

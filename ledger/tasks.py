@@ -2,6 +2,7 @@ from celery import shared_task
 
 from cashman_site.celery import dispatch
 from ledger import households_mail, imports
+from ledger.services import schedules
 
 
 @shared_task(acks_late=True)
@@ -27,3 +28,10 @@ def send_invitation_email(invitation_id: int) -> bool:
     mail server that fails is logged, and an owner can withdraw the invitation and invite the
     address again."""
     return households_mail.send_invitation(invitation_id)
+
+
+@shared_task
+def post_schedules() -> int:
+    """Run by Celery beat (every CASHMAN_SCHEDULES_SECONDS): post the schedules' due occurrences.
+    Any number of these may run at once: each occurrence is posted once. Returns how many."""
+    return schedules.schedules_post_due()

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from ledger import views, views_bulk, views_households
+from ledger import views, views_budgets, views_bulk, views_households, views_schedules
 
 
 def register(router: DefaultRouter) -> None:
@@ -25,5 +25,8 @@ def register(router: DefaultRouter) -> None:
     )
     router.register("invitations", views_households.InvitationViewSet, basename="invitation")
     router.register("summary", views.SummaryViewSet, basename="summary")
+    router.register("schedules", views_schedules.ScheduleViewSet, basename="schedule")
+    router.register("forecast", views_schedules.ForecastViewSet, basename="forecast")
     router.register("imports", views_bulk.ImportJobViewSet, basename="import")
     router.register("export", views_bulk.ExportViewSet, basename="export")
+    router.register("budgets", views_budgets.BudgetViewSet, basename="budget")

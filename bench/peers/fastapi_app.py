@@ -51,6 +51,8 @@ class Transaction(BaseModel):
     ledger: int
     status: str
     transfer: int | None
+    schedule: int | None
+    occurrence_date: datetime.date | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
 

@@ -49,6 +49,8 @@ class TransactionSchema(Schema):
     ledger = fields.Integer()
     status = fields.String()
     transfer = fields.Integer(allow_none=True)
+    schedule = fields.Integer(allow_none=True)
+    occurrence_date = fields.Date(allow_none=True)
     created_at = Instant()
     updated_at = Instant()
 

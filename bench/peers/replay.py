@@ -228,6 +228,8 @@ def created(answer: Answer, body: Mapping[str, Any]) -> dict[str, Any]:
         "ledger": account["ledger_id"],
         "status": "pending",
         "transfer": None,
+        "schedule": None,
+        "occurrence_date": None,
         "created_at": answer.now,
         "updated_at": answer.now,
     }

@@ -163,6 +163,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BEAT_SCHEDULE = {
     "recover-imports": {"task": "ledger.tasks.recover_imports", "schedule": 60.0},
     "send-welcome-emails": {"task": "accounts.tasks.send_welcome_emails", "schedule": 60.0},
+    "post-schedules": {
+        "task": "ledger.tasks.post_schedules",
+        "schedule": env.float("CASHMAN_SCHEDULES_SECONDS", default=300.0),
+    },
 }
 
 # --- Email ------------------------------------------------------------------------------------
@@ -368,6 +372,9 @@ SPECTACULAR_SETTINGS = {
         "TransactionStatusEnum": "ledger.choices.TransactionStatus",
         "InvitationStatusEnum": "ledger.models.Invitation.Status",
         "BatchRowStatusEnum": ["created", "duplicate", "invalid"],
+        "TransactionTypeEnum": "ledger.choices.TransactionType",
+        "ScheduleTypeEnum": [("INCOME", "Income"), ("EXPENSE", "Expense")],
+        "OccurrenceStatusEnum": ["posted", "skipped", "due", "planned", "not_posted"],
     },
 }
 

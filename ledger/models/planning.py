@@ -2,11 +2,15 @@
 occurrences they skip. The transactions a schedule posts are ordinary ones that name it
 (`Transaction.schedule`, `Transaction.occurrence_date`)."""
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from ledger import recurrence
 from ledger.choices import TransactionType, WeekendRule
-from ledger.models.base import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, LedgerRow
+from ledger.models.base import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, LedgerRow, signed_amount
 from ledger.models.households import Account, Ledger
 
 
@@ -115,7 +119,33 @@ class Schedule(LedgerRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.description} ({self.rule.get('freq', '?')})"
+        return self.description
+
+    def clean(self) -> None:
+        """The rules a schedule keeps whoever writes it: sign, ledger, category, dates, rule."""
+        errors: dict[str, Any] = {}
+        self.description = (self.description or "").strip()
+        if not self.description:
+            errors["description"] = "A description cannot be blank."
+        if self.amount is not None and self.type in TransactionType.values:
+            try:
+                self.amount = signed_amount(self.type, self.amount)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if self.account_id is not None:
+            self.ledger_id = self.account.ledger_id
+        if self.category is not None and self.category.ledger_id != self.ledger_id:
+            errors["category"] = "The category is not in the account's ledger."
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "A schedule cannot end before it starts."
+        if self.end_date is not None and self.count is not None:
+            errors["count"] = "Give an end date or a count, not both."
+        try:
+            self.rule = recurrence.normalise(self.rule)
+        except recurrence.RuleError as exc:
+            errors["rule"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        if errors:
+            raise ValidationError(errors)
 
 
 class ScheduleSkip(models.Model):

@@ -9,15 +9,18 @@ from ledger.services.transactions import conditional_update, lock_at_version
 from ledger.services.unit_of_work import unit_of_work
 
 
-def category_create(*, actor: User, name: str, ledger: Ledger | None = None) -> Category:
-    """A category of `ledger` (the actor's personal ledger if None)."""
+def category_create(
+    *, actor: User, name: str, ledger: Ledger | None = None, rollover: bool = False
+) -> Category:
+    """A category of `ledger` (the actor's personal ledger if None). With `rollover`, what is
+    left of (or overspent on) its budget carries into the next month (`selectors.budgets`)."""
     if ledger is None:
         from ledger.services.households import personal_ledger  # it writes with these
 
         ledger = personal_ledger(user=actor)
     else:
         scope.require_write(actor, ledger.pk)
-    category = Category(ledger=ledger, name=name)
+    category = Category(ledger=ledger, name=name, rollover=rollover)
     category.full_clean()
     with unit_of_work(ledger.pk):
         category.save()
@@ -28,18 +31,25 @@ def category_update(
     *,
     category: Category,
     name: str | None = None,
+    rollover: bool | None = None,
     if_version: int | None = None,
     actor: User | None = None,
 ) -> Category:
-    """A PATCH may leave the name out: then nothing changes."""
+    """Change the fields given; a PATCH that gives none changes nothing."""
     if actor is not None:
         scope.require_write(actor, category.ledger_id)
-    if name is None:
+    if name is None and rollover is None:
         return category
-    category.name = name
+    if name is not None:
+        category.name = name
+    if rollover is not None:
+        category.rollover = rollover
     category.full_clean()
+    values: dict[str, object] = {"name": category.name} if name is not None else {}
+    if rollover is not None:
+        values["rollover"] = category.rollover
     with unit_of_work(category.ledger_id):
-        conditional_update(category, {"name": category.name}, if_version)
+        conditional_update(category, values, if_version)
     return category
 
 

@@ -17,7 +17,7 @@ from accounts.models import User
 from ledger import scope
 from ledger.choices import TransactionStatus, TransactionType
 from ledger.exceptions import Conflict, StaleVersion
-from ledger.models import Account, Category, Transaction, Transfer
+from ledger.models import Account, Category, Schedule, Transaction, Transfer
 from ledger.services.unit_of_work import unit_of_work
 
 TRANSACTION_FIELDS = ("type", "description", "amount", "date", "category", "account", "status")
@@ -260,11 +260,12 @@ def transaction_delete_many(*, transactions: QuerySet[Transaction]) -> int:
 
 
 def ledger_clear(*, ledger_id: int) -> None:
-    """Delete all of a ledger's transactions and categories (the demo's reset); a transfer with
-    a leg in another ledger goes whole."""
+    """Delete all of a ledger's transactions, schedules, categories and budgets (the demo's
+    reset); a transfer with a leg in another ledger goes whole."""
     from ledger.services.households import transfers_of_ledger_delete  # it deletes with these
 
     with unit_of_work(ledger_id):
         transfers_of_ledger_delete(ledger_id=ledger_id)
+        Schedule.objects.filter(ledger_id=ledger_id).delete()
         Transaction.objects.filter(ledger_id=ledger_id).delete()
-        Category.objects.filter(ledger_id=ledger_id).delete()
+        Category.objects.filter(ledger_id=ledger_id).delete()  # and their budgets

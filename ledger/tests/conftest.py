@@ -1,3 +1,6 @@
+import datetime
+import zoneinfo
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -45,3 +48,20 @@ def upload(django_capture_on_commit_callbacks):
 def ledger_cache(settings):
     """The ledger cache on, as with Redis in production (it is off by default without it)."""
     settings.CASHMAN_LEDGER_CACHE_SECONDS = 300
+
+
+@pytest.fixture
+def clock(time_machine, settings):
+    """Move the clock (tick=False) to a day (noon there) or an instant, in DJANGO_TIME_ZONE
+    `zone` when given."""
+
+    def move(when: datetime.date | datetime.datetime, zone: str | None = None) -> None:
+        if zone is not None:
+            settings.TIME_ZONE = zone
+        if not isinstance(when, datetime.datetime):
+            when = datetime.datetime.combine(
+                when, datetime.time(12), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+            )
+        time_machine.move_to(when, tick=False)
+
+    return move

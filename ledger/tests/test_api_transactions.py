@@ -169,6 +169,8 @@ class TestCreateAndEdit:
             "ledger": personal_ledger(user).pk,
             "status": "pending",
             "transfer": None,
+            "schedule": None,
+            "occurrence_date": None,
             "created_at": body["created_at"],
             "updated_at": body["updated_at"],
         }

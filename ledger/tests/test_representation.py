@@ -73,7 +73,8 @@ class TestRepresentation:
         columns = value_columns(TransactionSerializer)
         assert columns == (
             "id", "type", "description", "amount", "date", "category", "category__name",
-            "account", "ledger", "status", "transfer", "created_at", "updated_at",
+            "account", "ledger", "status", "transfer", "schedule", "occurrence_date", "created_at",
+            "updated_at",
         )  # fmt: skip
         rows = list(Transaction.objects.order_by("id").values(*columns))
         instances = list(Transaction.objects.select_related("category").order_by("id"))
@@ -113,6 +114,8 @@ class TestRepresentation:
                 "ledger": 1,
                 "status": TransactionStatus.PENDING,
                 "transfer": None,
+                "schedule": None,
+                "occurrence_date": None,
                 "created_at": instant,
                 "updated_at": None,
             }

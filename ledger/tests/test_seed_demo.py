@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal
 from io import StringIO
 
@@ -5,8 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD
-from ledger.models import Category, Transaction
+from ledger.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+from ledger.models import Budget, Category, Schedule, Transaction
+from ledger.selectors.budgets import budget_status
 from ledger.services import unit_of_work
 from ledger.tests.factories import main_account, personal_ledger
 
@@ -54,3 +56,24 @@ def test_seed_demo_reset_recreates(db):
         Transaction.objects.filter(description="pizza").delete()
     call_command("seed_demo", months=1, reset=True, stdout=StringIO())
     assert Transaction.objects.filter(description="pizza").count() == 1
+    assert Schedule.objects.filter(ledger=personal_ledger(demo)).count() == 2
+    assert Budget.objects.filter(ledger=personal_ledger(demo)).count() == 2 * 5
+
+
+def test_seed_demo_plans_budgets_and_schedules(db):
+    today = datetime.date(2027, 1, 31)
+    demo = seed_demo(months=2, today=today)
+    ledger = personal_ledger(demo)
+    status = budget_status(user=demo, ledger_id=ledger.pk, month=today)
+    assert [row["category_name"] for row in status["rows"]] == [
+        "Eating out", "Fun", "Groceries", "Rent", "Transport",
+    ]  # fmt: skip
+    rent = next(row for row in status["rows"] if row["category_name"] == "Rent")
+    assert (rent["budgeted"], rent["rollover"]) == (Decimal("950.00"), False)
+    groceries = next(row for row in status["rows"] if row["category_name"] == "Groceries")
+    assert groceries["rollover"] is True
+    schedules = Schedule.objects.filter(ledger=ledger).order_by("description")
+    assert [(s.description, s.amount, s.next_date) for s in schedules] == [
+        ("Rent", Decimal("-950.00"), datetime.date(2027, 2, 1)),
+        ("Salary", Decimal("5000.00"), datetime.date(2027, 2, 1)),
+    ]
