@@ -152,6 +152,11 @@ class CategoryAdmin(admin.ModelAdmin):
     list_filter = ("rollover", ("ledger", admin.RelatedOnlyFieldListFilter))
     autocomplete_fields = ("ledger",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Its transactions, budgets and schedules are in its ledger: it stays there.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "ledger") if obj is not None else fields
+
     def save_model(self, request: HttpRequest, obj: Category, form, change: bool) -> None:
         services.category_save(category=obj)
 

@@ -34,9 +34,12 @@ class ScheduleAdmin(admin.ModelAdmin):
     inlines = [ScheduleSkipInline]
 
     def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        services.schedule_save(schedule=obj)
+        if change:  # as an edit through the API: what the old rule left due is posted first
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE}
+            services.schedule_update(schedule=obj, actor=None, data=data)
+            return
+        obj.created_by = request.user  # type: ignore[assignment]
+        services.schedule_add(schedule=obj)
 
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
         services.schedule_delete_many(schedules=Schedule.objects.filter(pk=obj.pk))

@@ -1,4 +1,4 @@
-"""Streaming exports of a user's transactions: CSV, and a lossless Cashman JSON that imports back
+"""Streaming exports of a user's transactions: CSV, and a Cashman JSON that imports back
 (its ledgers, accounts, categories and transfers in its first line, then a transaction a line).
 
 Rows are read from the database in chunks and written out one by one, so memory stays flat

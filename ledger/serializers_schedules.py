@@ -1,5 +1,6 @@
 """The JSON of schedules, their occurrences, and the cash-flow forecast."""
 
+import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -7,10 +8,12 @@ from rest_framework import serializers
 from ledger import recurrence
 from ledger.choices import Frequency, TransactionType, WeekendRule
 from ledger.models import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Schedule
-from ledger.serializers import SUMMARY_DIGITS, AccountField, OwnCategoryField
+from ledger.serializers import SUMMARY_DIGITS, AccountField, LedgerField, OwnCategoryField
 
 #: A schedule's count at most.
 MAX_COUNT = 10_000
+#: The last day occurrences are listed to.
+LATEST = datetime.date(2199, 12, 31)
 
 
 def _money(digits: int = AMOUNT_MAX_DIGITS, **kwargs: Any) -> serializers.DecimalField:
@@ -26,8 +29,15 @@ class RuleSerializer(serializers.Serializer):
     interval = serializers.IntegerField(
         min_value=1, max_value=recurrence.MAX_INTERVAL, default=1, help_text="Every n periods."
     )
+    by_month = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=12),
+        required=False,
+        allow_empty=False,
+        max_length=12,
+        help_text="Months of a yearly rule, 1 to 12 (default: the start date's month).",
+    )
     by_weekday = serializers.ListField(
-        child=serializers.CharField(max_length=4),
+        child=serializers.CharField(max_length=5),
         required=False,
         allow_empty=False,
         max_length=31,
@@ -170,14 +180,18 @@ class OccurrenceQuerySerializer(serializers.Serializer):
         since, until = attrs.get("since"), attrs.get("until")
         if since is not None and until is not None and until < since:
             raise serializers.ValidationError({"until": "until comes before since."})
+        for name in ("since", "until"):
+            day = attrs.get(name)
+            if day is not None and not recurrence.EARLIEST <= day <= LATEST:
+                raise serializers.ValidationError(
+                    {name: f"Give a date from {recurrence.EARLIEST} to {LATEST}."}
+                )
         return attrs
 
 
 class ForecastQuerySerializer(serializers.Serializer):
     account = AccountField(required=False, help_text="Forecast this account.")
-    ledger = serializers.IntegerField(
-        required=False, min_value=1, help_text="Or forecast all the accounts of this ledger."
-    )
+    ledger = LedgerField(required=False, help_text="Or forecast all the accounts of this ledger.")
     until = serializers.DateField(
         required=False, help_text="The last day (default: 90 days from today; 5 years at most)."
     )

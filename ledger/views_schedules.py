@@ -4,7 +4,6 @@ import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -13,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ledger import scope, selectors
+from ledger import selectors
 from ledger.filters import FilterBackend, ScheduleFilter
 from ledger.models import Account, Schedule
 from ledger.selectors import forecast as forecasts
@@ -147,9 +146,7 @@ class ForecastViewSet(viewsets.ViewSet):
             accounts: list[Account] = [given["account"]]
             ledger_id = given["account"].ledger_id
         else:
-            ledger_id = given["ledger"]
-            if scope.role(request.user, ledger_id) is None:
-                raise Http404("No such ledger.")
+            ledger_id = given["ledger"].pk
             accounts = list(selectors.account_rows_for(user=request.user).filter(ledger=ledger_id))
         answer = forecasts.forecast(
             user=request.user,

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='category',
             name='rollover',
-            field=models.BooleanField(default=False, help_text="Whether what is left of (or overspent on) this category's budget carries into the next month. Without it, each month starts afresh."),
+            field=models.BooleanField(default=False, db_default=False, help_text="Whether what is left of (or overspent on) this category's budget carries into the next month. Without it, each month starts afresh."),
         ),
         migrations.AddField(
             model_name='historicaltransaction',

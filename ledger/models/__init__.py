@@ -28,6 +28,7 @@ class Category(LedgerRow):
     name = models.CharField(max_length=100)
     rollover = models.BooleanField(
         default=False,
+        db_default=False,  # rows written in SQL (a seed, psql) need not name it
         help_text="Whether what is left of (or overspent on) this category's budget carries into "
         "the next month. Without it, each month starts afresh.",
     )

@@ -140,12 +140,27 @@ class Schedule(LedgerRow):
             errors["end_date"] = "A schedule cannot end before it starts."
         if self.end_date is not None and self.count is not None:
             errors["count"] = "Give an end date or a count, not both."
+        if self.start_date is not None and self.start_date < recurrence.EARLIEST:
+            errors["start_date"] = f"Give a date from {recurrence.EARLIEST} on."
         try:
             self.rule = recurrence.normalise(self.rule)
         except recurrence.RuleError as exc:
             errors["rule"] = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
         if errors:
             raise ValidationError(errors)
+        self._check_dates()
+
+    def _check_dates(self) -> None:
+        """A rule that gives no date, or none before the schedule ends, is a mistake."""
+        if self.start_date is None:
+            return
+        if not recurrence.gives_dates(self.rule, self.start_date):
+            raise ValidationError({"rule": "This rule gives no date: no period has such a day."})
+        first = recurrence.dates(self.rule, self.start_date, end=self.end_date, count=self.count)
+        if next(first, None) is None:
+            raise ValidationError(
+                {"end_date": "The schedule has no occurrence between its start and its end."}
+            )
 
 
 class ScheduleSkip(models.Model):

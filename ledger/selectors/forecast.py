@@ -16,9 +16,10 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from accounts.models import User
+from ledger import scope
 from ledger.choices import TransactionType
-from ledger.models import Account, Budget, ScheduleSkip, Transaction
-from ledger.selectors.budgets import budget_status
+from ledger.models import Account, ScheduleSkip, Transaction
+from ledger.selectors.budgets import budget_status, budgets_for
 from ledger.selectors.rollups import RollupSet, _month_end, _next_month
 from ledger.selectors.schedules import pending, schedules_of
 
@@ -37,6 +38,10 @@ def _balance_through(user: User, accounts: list[Account], today: datetime.date) 
     return opening + Decimal(cents) / 100
 
 
+Moves = dict[datetime.date, list[dict[str, Any]]]
+Planned = dict[tuple[int | None, datetime.date], Decimal]
+
+
 def forecast(
     *,
     user: User,
@@ -47,9 +52,28 @@ def forecast(
 ) -> dict[str, Any]:
     """The forecast of these accounts (all of one ledger, or one) from `today` to `until`;
     with `budget_ledger`, that ledger's budgets count as spending to come."""
-    ids = [a.pk for a in accounts]
-    moves: dict[datetime.date, list[dict[str, Any]]] = defaultdict(list)
-    later = Transaction.objects.filter(account__in=ids, date__gt=today, date__lte=until)
+    ids = {a.pk for a in accounts}
+    moves: Moves = defaultdict(list)
+    _later_transactions(user, ids, today, until, moves)
+    # The budgets' months run to their ends, and every account's schedules spend from them.
+    horizon = _month_end(until) if budget_ledger is not None else until
+    ledgers = {a.ledger_id for a in accounts}
+    if budget_ledger is not None:
+        ledgers.add(budget_ledger)
+    planned = _scheduled(user, ledgers, ids, today, until, horizon, moves)
+    if budget_ledger is not None:
+        for day, item in _budget_spending(user, budget_ledger, today, until, planned):
+            moves[day].append(item)
+    return _running(_balance_through(user, accounts, today), moves, today, until)
+
+
+def _later_transactions(
+    user: User, ids: set[int], today: datetime.date, until: datetime.date, moves: Moves
+) -> None:
+    """The transactions of these accounts dated after today."""
+    later = scope.visible(Transaction.objects.all(), user).filter(
+        account__in=ids, date__gt=today, date__lte=until
+    )
     rows = later.order_by("date", "id").values("id", "date", "description", "amount", "category")
     for row in rows:
         moves[row["date"]].append(
@@ -61,32 +85,42 @@ def forecast(
                 "category": row["category"],
             }
         )
-    planned: dict[tuple[int | None, datetime.date], Decimal] = defaultdict(Decimal)
-    schedules = list(schedules_of(ledger_ids=list({a.ledger_id for a in accounts})))
-    schedules = [s for s in schedules if s.account_id in ids]
-    skips = defaultdict(set)
+
+
+def _scheduled(
+    user: User,
+    ledgers: set[int],
+    ids: set[int],
+    today: datetime.date,
+    until: datetime.date,
+    horizon: datetime.date,
+    moves: Moves,
+) -> Planned:
+    """The occurrences the schedules of these accounts will post, into `moves`; returned, what
+    every schedule of the ledgers will spend by category and month up to `horizon`."""
+    schedules = list(schedules_of(user=user, ledger_ids=sorted(ledgers)))
+    skips: dict[int, set[datetime.date]] = defaultdict(set)
     for schedule_id, day in ScheduleSkip.objects.filter(schedule__in=schedules).values_list(
         "schedule_id", "date"
     ):
         skips[schedule_id].add(day)
+    planned: Planned = defaultdict(Decimal)
     for schedule in schedules:
-        for _, when in pending(schedule, until=until, skipped=skips[schedule.pk]):
+        for _, when in pending(schedule, until=horizon, skipped=skips[schedule.pk]):
             day = max(when, today)  # one due and not yet posted is posted at the next run
-            moves[day].append(
-                {
-                    "kind": "schedule",
-                    "schedule": schedule.pk,
-                    "description": schedule.description,
-                    "amount": schedule.amount,
-                    "category": schedule.category_id,
-                }
-            )
+            if schedule.account_id in ids and day <= until:
+                moves[day].append(
+                    {
+                        "kind": "schedule",
+                        "schedule": schedule.pk,
+                        "description": schedule.description,
+                        "amount": schedule.amount,
+                        "category": schedule.category_id,
+                    }
+                )
             if schedule.type == TransactionType.EXPENSE:
                 planned[(schedule.category_id, day.replace(day=1))] += -schedule.amount
-    if budget_ledger is not None:
-        for day, item in _budget_spending(user, budget_ledger, today, until, planned):
-            moves[day].append(item)
-    return _running(_balance_through(user, accounts, today), moves, today, until)
+    return planned
 
 
 def _budget_spending(
@@ -102,12 +136,10 @@ def _budget_spending(
     left: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
     for row in budget_status(user=user, ledger_id=ledger_id, month=this_month)["rows"]:
         left[(row["category"], this_month)] = (row["category_name"], Decimal(row["available"]))
-    later = Budget.objects.filter(
-        ledger=ledger_id, month__gt=this_month, month__lte=until
-    ).select_related("category")
+    later = budgets_for(user=user).filter(ledger=ledger_id, month__gt=this_month, month__lte=until)
     for budget in later:
         left[(budget.category_id, budget.month)] = (budget.category.name, budget.amount)
-    spent = _recorded_spending(ledger_id, today, until)
+    spent = _recorded_spending(user, ledger_id, today, _month_end(until))
     found = []
     for (category, month), (name, available) in sorted(left.items(), key=lambda kv: kv[0][1]):
         if month == this_month:
@@ -140,12 +172,13 @@ def _budget_spending(
 
 
 def _recorded_spending(
-    ledger_id: int, today: datetime.date, until: datetime.date
+    user: User, ledger_id: int, today: datetime.date, until: datetime.date
 ) -> dict[tuple[int, datetime.date], Decimal]:
     """Net spending by category and month of the transactions recorded for the months after this
     one (the current month's is in its budget status)."""
     rows = (
-        Transaction.objects.filter(ledger=ledger_id, date__gte=_next_month(today), date__lte=until)
+        scope.visible(Transaction.objects.all(), user)
+        .filter(ledger=ledger_id, date__gte=_next_month(today), date__lte=until)
         .filter(Q(type=TransactionType.EXPENSE) | Q(type=TransactionType.INCOME))
         .exclude(category=None)
         .values_list("category_id", "date", "amount")

@@ -21,9 +21,10 @@ def schedules_for(*, user: User) -> QuerySet[Schedule]:
     return scope.visible(Schedule.objects.select_related("category"), user)
 
 
-def schedules_of(*, ledger_ids: list[int], account_id: int | None = None) -> QuerySet[Schedule]:
-    rows = Schedule.objects.filter(ledger__in=ledger_ids, account__archived=False)
-    return rows if account_id is None else rows.filter(account=account_id)
+def schedules_of(*, user: User, ledger_ids: list[int]) -> QuerySet[Schedule]:
+    """The schedules of these ledgers of the user's that will post: those of open accounts."""
+    rows = scope.visible(Schedule.objects.all(), user)
+    return rows.filter(ledger__in=ledger_ids, account__archived=False).order_by("pk")
 
 
 def occurrence_dates(

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -117,15 +117,19 @@ def schedule_create(
 def schedule_update(
     *,
     schedule: Schedule,
-    actor: User,
+    actor: User | None,
     data: dict[str, Any],
     if_version: int | None = None,
 ) -> Schedule:
     """Change a schedule from today on: the occurrences before today are first posted under its
-    old rule (those already due), and those not posted by then never will be."""
-    scope.require_write(actor, schedule.ledger_id)
-    if "account" in data and data["account"].pk != schedule.account_id:
-        _writable_account(actor, data["account"])
+    old rule (those already due), and those not posted by then never will be. `actor` None is
+    staff in the admin."""
+    if actor is not None:
+        scope.require_write(actor, schedule.ledger_id)
+        if "account" in data and data["account"].pk != schedule.account_id:
+            _writable_account(actor, data["account"])
+    if "type" in data and "amount" not in data:
+        data = {**data, "amount": abs(schedule.amount)}  # the sign follows the new type
     yesterday = _today() - datetime.timedelta(days=1)
     with unit_of_work(schedule.ledger_id) as unit:
         locked = lock_at_version(schedule, if_version)
@@ -139,12 +143,20 @@ def schedule_update(
         _clean(locked)
         unit.changed(locked.ledger_id)
         if settle:
-            locked.posted_until = max(locked.posted_until or yesterday, yesterday)
+            locked.posted_until = _dealt_with(locked, yesterday)
         _plan_next(locked)
         values = {name: getattr(locked, name) for name in (*EDITABLE, "posted_until", "next_date")}
         values["ledger"] = locked.ledger_id
         conditional_update(locked, values, None)
     return locked
+
+
+def _dealt_with(schedule: Schedule, yesterday: datetime.date) -> datetime.date:
+    """After an edit: the day before today, or before the (new) start, or the last occurrence
+    posted (a weekend move may post one dated after today), whichever is latest."""
+    posted = Transaction.objects.filter(schedule=schedule).aggregate(last=Max("occurrence_date"))
+    found = [yesterday, recurrence.day_before(schedule.start_date), posted["last"]]
+    return max(d for d in found if d is not None)
 
 
 def schedule_delete(*, schedule: Schedule, actor: User, if_version: int | None = None) -> None:
@@ -185,7 +197,7 @@ def schedule_unskip(*, schedule: Schedule, actor: User, date: datetime.date) -> 
     scope.require_write(actor, schedule.ledger_id)
     with unit_of_work(schedule.ledger_id):
         locked = lock_at_version(schedule, None)
-        if date < _today() or (locked.posted_until is not None and date <= locked.posted_until):
+        if locked.posted_until is not None and date <= locked.posted_until:
             raise Conflict(f"The occurrence of {date} is past: it is no longer planned.")
         if not ScheduleSkip.objects.filter(schedule=locked, date=date).delete()[0]:
             raise ValidationError({"date": f"The occurrence of {date} is not skipped."})
@@ -198,14 +210,12 @@ def _replan(locked: Schedule) -> None:
     conditional_update(locked, {"next_date": locked.next_date}, None)
 
 
-def schedule_save(*, schedule: Schedule) -> None:
-    """Save a schedule as the admin's form made or changed it."""
-    before = Schedule.objects.filter(pk=schedule.pk).values_list("ledger_id", flat=True)
+def schedule_add(*, schedule: Schedule) -> None:
+    """Save a schedule the admin's form made (an edit goes through `schedule_update`)."""
     _clean(schedule)
-    if schedule.pk is None:
-        schedule.posted_until = recurrence.day_before(max(schedule.start_date, _today()))
-    _plan_next(schedule)
-    with unit_of_work(schedule.ledger_id, *before):
+    schedule.posted_until = recurrence.day_before(max(schedule.start_date, _today()))
+    _plan_next(schedule, skipped=set())
+    with unit_of_work(schedule.ledger_id):
         schedule.save()
 
 
@@ -223,7 +233,10 @@ def schedules_post_due(*, today: datetime.date | None = None) -> int:
     due = Schedule.objects.filter(next_date__lte=today, account__archived=False).order_by("pk")
     posted = 0
     for pk in due.values_list("pk", flat=True):
-        posted += schedule_post_due(schedule_id=pk, today=today)
+        try:
+            posted += schedule_post_due(schedule_id=pk, today=today)
+        except Exception:  # one schedule that cannot post holds up no other
+            logger.exception("schedule %s could not post its due occurrences", pk)
     return posted
 
 
@@ -233,12 +246,13 @@ def schedule_post_due(*, schedule_id: int, today: datetime.date) -> int:
     ledger_id = Schedule.objects.filter(pk=schedule_id).values_list("ledger_id", flat=True).first()
     if ledger_id is None:
         return 0
-    with unit_of_work(ledger_id):
+    with unit_of_work(ledger_id) as unit:
         rows = Schedule.objects.select_related("account")
         rows = rows.select_for_update(skip_locked=True, of=("self",))  # not the account's row
         schedule = rows.filter(pk=schedule_id, next_date__lte=today).first()
         if schedule is None or schedule.account.archived:
             return 0
+        unit.changed(schedule.ledger_id)  # an edit may have moved it since it was read
         posted = _post(schedule, today)
         _plan_next(schedule)
         conditional_update(

@@ -212,7 +212,7 @@ def transaction_restore(*, record: Any, actor: User | None = None) -> Transactio
     """Bring back a deleted transaction from its deletion record, with its id.
 
     Returns None when it cannot be: it exists again already, its account is gone, or it was a
-    transfer's leg. A category deleted since is left out.
+    transfer's leg. A category or schedule deleted since is left out.
     """
     if record.history_type != "-" or Transaction.objects.filter(pk=record.id).exists():
         return None
@@ -225,6 +225,8 @@ def transaction_restore(*, record: Any, actor: User | None = None) -> Transactio
         and not Category.objects.filter(pk=tx.category_id, ledger_id=tx.ledger_id).exists()
     ):
         tx.category = None
+    if tx.schedule_id is not None and not Schedule.objects.filter(pk=tx.schedule_id).exists():
+        tx.schedule, tx.occurrence_date = None, None  # its schedule was deleted since
     tx.version = record.version + 1
     tx.full_clean(validate_unique=False)
     tx._history_user = actor  # type: ignore[attr-defined]

@@ -163,6 +163,23 @@ def test_category_admin_changelist(admin_client, user):
     assert "Groceries" in response.content.decode()
 
 
+def test_a_category_stays_in_its_ledger(admin_client, user, other_user):
+    """Its transactions, budgets and schedules are in its ledger: the change form shows the
+    ledger and does not take another."""
+    category = CategoryFactory(owner=user, name="Groceries")
+    page = reverse("admin:ledger_category_change", args=[category.pk])
+    response = admin_client.post(
+        page, {"name": "Food", "ledger": main_account(other_user).ledger_id, "rollover": "on"}
+    )
+    assert response.status_code == 302
+    category.refresh_from_db()
+    assert (category.name, category.rollover, category.ledger) == (
+        "Food",
+        True,
+        main_account(user).ledger,
+    )
+
+
 def test_transaction_change_page_renders(admin_client, rows):
     response = admin_client.get(reverse("admin:ledger_transaction_change", args=[rows[0].pk]))
     assert response.status_code == 200

@@ -20,7 +20,13 @@ from ledger.choices import Role, TransactionType
 from ledger.models import Account
 from ledger.services import schedules
 from ledger.services.budgets import budget_create
-from ledger.tests.factories import CategoryFactory, SharedLedgerFactory, add_member, main_account
+from ledger.tests.factories import (
+    AccountFactory,
+    CategoryFactory,
+    SharedLedgerFactory,
+    add_member,
+    main_account,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -341,6 +347,21 @@ class TestBudgets:
         # Everything spent by the end of April: the budgets, no more and no less.
         assert answer["closing_balance"] == "-700.00"
 
+    def test_spending_scheduled_from_another_account_of_the_ledger_is_not_counted_again(
+        self, user, food
+    ):
+        """The budget is the ledger's: rent scheduled from the savings account is taken off it
+        in the current account's forecast too, even when `until` stops before the rent's day."""
+        main = main_account(user)
+        savings = AccountFactory(owner=user, name="Savings")
+        budget_create(actor=user, category=food, month=D(2027, 4, 1), amount=Decimal("1000"))
+        schedule(user, savings, "-950.00", {"freq": "monthly", "by_month_day": [28]}, category=food)
+        answer = forecast(user, account=main.pk, until="2027-04-10", budgets="true")
+        items = self.budget_items(answer)
+        # 1000 - 950 = 50 left for April, 10 of its 30 days in the forecast.
+        assert sum(a for _, a in items["2027-04"]) == Decimal("-16.70")
+        assert not [i for d in answer["days"] for i in d["items"] if i["kind"] == "schedule"]
+
     def test_a_forecast_ending_mid_month_takes_only_its_days(self, user, food):
         budget_create(actor=user, category=food, month=D(2027, 4, 1), amount=Decimal("300"))
         answer = forecast(user, account=main_account(user).pk, until="2027-04-10", budgets="true")
@@ -404,10 +425,11 @@ class TestBadInput:
         stranger = UserFactory()
         theirs = main_account(stranger)
         response = api(user).get(FORECAST, {"ledger": theirs.ledger_id})
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert response.json()["ledger"] == [f"No such ledger: {theirs.ledger_id}."]
         missing = api(user).get(FORECAST, {"ledger": 999_999})
-        assert missing.status_code == 404
-        assert response.json() == missing.json()
+        assert missing.status_code == 400
+        assert missing.json()["ledger"] == ["No such ledger: 999999."]
 
     def test_an_account_of_another_user(self, user):
         theirs = main_account(UserFactory())

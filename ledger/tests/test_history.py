@@ -1,6 +1,7 @@
 """Every create, update and delete of a transaction is recorded, readable by the members of its
 ledger (whoever made each change), and by no one else."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,8 @@ from conftest import bearer
 from ledger import services
 from ledger.choices import Role
 from ledger.models import Transaction
-from ledger.services import unit_of_work
-from ledger.tests.factories import SharedLedgerFactory, add_member
+from ledger.services import schedules, unit_of_work
+from ledger.tests.factories import SharedLedgerFactory, add_member, main_account
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +129,41 @@ def test_staff_restore_a_deleted_transaction_from_the_admin(auth_client, client,
         history_admin, {"action": "restore_deleted", "_selected_action": [record.history_id]}
     )
     assert Transaction.objects.filter(pk=pk).count() == 1
+
+
+def test_a_restored_transaction_leaves_a_deleted_schedule_behind(client, user, time_machine):
+    """Restoring a posted transaction whose schedule was deleted since brings it back without
+    the schedule (and its occurrence), not a 500."""
+    time_machine.move_to(datetime.datetime(2027, 1, 5, 12, tzinfo=datetime.UTC), tick=False)
+    schedule = schedules.schedule_create(
+        actor=user,
+        account=main_account(user),
+        type="EXPENSE",
+        description="Gym",
+        amount=Decimal("30"),
+        start_date=datetime.date(2027, 1, 5),
+        rule={"freq": "monthly"},
+    )
+    assert schedules.schedules_post_due() == 1
+    tx = Transaction.objects.get(schedule=schedule)
+    pk = tx.pk
+    with unit_of_work(tx.ledger_id):
+        tx.delete()
+    schedules.schedule_delete(schedule=schedule, actor=user)
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    record = Transaction.history.get(id=pk, history_type="-")
+    response = client.post(
+        reverse("admin:ledger_historicaltransaction_changelist"),
+        {"action": "restore_deleted", "_selected_action": [record.history_id]},
+    )
+    assert response.status_code == 302
+    restored = Transaction.objects.get(pk=pk)
+    assert (restored.description, restored.schedule, restored.occurrence_date) == (
+        "Gym",
+        None,
+        None,
+    )
 
 
 def test_admin_edits_are_recorded_with_the_staff_user(client, make_tx):

@@ -319,6 +319,22 @@ class TestGuards:
         assert post_due() == 3
         assert occurrence_days(schedule) == [D(2027, m, 15) for m in (1, 2, 3)]
 
+    def test_a_schedule_that_cannot_post_holds_up_no_other(self, clock, user):
+        """A schedule left pointing at another ledger's category (written around the services,
+        as a bad restore could) makes the database refuse its transaction: the run logs it and
+        posts the other schedules."""
+        clock(D(2027, 1, 5))
+        broken = make(user, rule=monthly(10), description="Broken")
+        fine = make(user, rule=monthly(10), description="Fine")
+        elsewhere = CategoryFactory(owner=UserFactory())
+        with unit_of_work(broken.ledger_id):
+            Schedule.objects.filter(pk=broken.pk).update(category=elsewhere)
+        clock(D(2027, 1, 12))
+        assert post_due() == 1
+        assert [day for day, _, _ in posted(fine)] == [D(2027, 1, 10)]
+        assert posted(broken) == []
+        assert Schedule.objects.get(pk=broken.pk).next_date == D(2027, 1, 10)  # tried again
+
     def test_no_schedule_on_an_archived_account(self, clock, user):
         clock(D(2027, 1, 5))
         savings = services.account_create(actor=user, name="Savings", archived=True)

@@ -405,3 +405,35 @@ class TestQueryCounts:
         clock(D(2027, 1, 20))
         with django_assert_max_num_queries(10 * 15):
             assert schedules.schedules_post_due() == 10
+
+
+class TestRulesThatGiveNoDate:
+    def test_a_rule_no_period_can_match_is_a_400_on_rule(self, clock, user):
+        clock(D(2027, 1, 5))
+        rule = {"freq": "monthly", "by_month_day": [1], "by_weekday": ["5FR"]}
+        response = api(user).post(SCHEDULES, body(main_account(user), rule=rule), format="json")
+        assert response.status_code == 400
+        assert list(response.json()) == ["rule"]
+        assert not Schedule.objects.exists()
+
+    def test_an_end_before_the_first_occurrence_is_a_400_on_end_date(self, clock, user):
+        clock(D(2027, 1, 5))
+        given = body(main_account(user), rule=monthly(20), end_date="2027-01-10")
+        response = api(user).post(SCHEDULES, given, format="json")
+        assert response.status_code == 400
+        assert list(response.json()) == ["end_date"]
+
+    def test_a_start_before_1970_is_a_400_on_start_date(self, clock, user):
+        clock(D(2027, 1, 5))
+        given = body(main_account(user), start_date="1900-01-01")
+        response = api(user).post(SCHEDULES, given, format="json")
+        assert response.status_code == 400
+        assert list(response.json()) == ["start_date"]
+
+    def test_a_yearly_bill_with_its_months(self, clock, user):
+        clock(D(2027, 1, 5))
+        rule = {"freq": "yearly", "by_month": [6, 12], "by_month_day": [31]}
+        response = api(user).post(SCHEDULES, body(main_account(user), rule=rule), format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["rule"] == {"freq": "yearly", "interval": 1, **rule}
+        assert response.json()["next_date"] == "2027-06-30"
