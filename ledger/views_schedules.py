@@ -5,13 +5,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cashman_site.schema import ValidationErrorSerializer
 from ledger import selectors
 from ledger.filters import FilterBackend, ScheduleFilter
 from ledger.models import Account, Schedule
@@ -71,7 +72,14 @@ class ScheduleViewSet(IdempotentCreateMixin, VersionedObjectMixin, viewsets.Mode
         )
 
     @extend_schema(
-        parameters=[OccurrenceQuerySerializer], responses=OccurrenceSerializer(many=True)
+        parameters=[OccurrenceQuerySerializer],
+        responses={
+            200: OccurrenceSerializer(many=True),
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="A bad date, until before since, or more than 1,000 occurrences.",
+            ),
+        },
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def occurrences(self, request: Request, pk: str | None = None) -> Response:
@@ -127,7 +135,17 @@ class ForecastViewSet(viewsets.ViewSet):
 
     serializer_class = ForecastSerializer
 
-    @extend_schema(parameters=[ForecastQuerySerializer], responses=ForecastSerializer)
+    @extend_schema(
+        parameters=[ForecastQuerySerializer],
+        responses={
+            200: ForecastSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="Neither or both of account and ledger, one that is not yours, or "
+                "an until before today or more than 5 years ahead.",
+            ),
+        },
+    )
     def list(self, request: Request) -> Response:
         query = ForecastQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)

@@ -124,51 +124,43 @@ def _scheduled(
 
 
 def _budget_spending(
-    user: User,
-    ledger_id: int,
-    today: datetime.date,
-    until: datetime.date,
-    planned: dict[tuple[int | None, datetime.date], Decimal],
+    user: User, ledger_id: int, today: datetime.date, until: datetime.date, planned: Planned
 ) -> list[tuple[datetime.date, dict[str, Any]]]:
     """What is left of each month's budgets, as expected spending spread over the month's days
     to come (from tomorrow in the current month)."""
-    this_month = today.replace(day=1)
-    left: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
-    for row in budget_status(user=user, ledger_id=ledger_id, month=this_month)["rows"]:
-        left[(row["category"], this_month)] = (row["category_name"], Decimal(row["available"]))
-    later = budgets_for(user=user).filter(ledger=ledger_id, month__gt=this_month, month__lte=until)
-    for budget in later:
-        left[(budget.category_id, budget.month)] = (budget.category.name, budget.amount)
-    spent = _recorded_spending(user, ledger_id, today, _month_end(until))
     found = []
-    for (category, month), (name, available) in sorted(left.items(), key=lambda kv: kv[0][1]):
-        if month == this_month:
-            remaining = available  # what is already spent this month is in `available`
-        else:
-            remaining = available - spent.get((category, month), Decimal("0"))
+    for (category, month), (name, remaining) in _budgets_left(user, ledger_id, today, until):
         remaining -= planned.get((category, month), Decimal("0"))
-        first = today + datetime.timedelta(days=1) if month == this_month else month
+        first = today + datetime.timedelta(days=1) if month <= today else month
         if remaining <= 0 or first > _month_end(month):
             continue
-        days = (_month_end(month) - first).days + 1
-        shares = _shares(remaining, days)
+        shares = _shares(remaining, (_month_end(month) - first).days + 1)
         for offset, share in enumerate(shares):
             day = first + datetime.timedelta(days=offset)
             if day > until:
                 break
             if share:
-                found.append(
-                    (
-                        day,
-                        {
-                            "kind": "budget",
-                            "category": category,
-                            "description": name,
-                            "amount": -share,
-                        },
-                    )
-                )
+                item = {"kind": "budget", "category": category, "description": name}
+                found.append((day, {**item, "amount": -share}))
     return found
+
+
+def _budgets_left(
+    user: User, ledger_id: int, today: datetime.date, until: datetime.date
+) -> list[tuple[tuple[int, datetime.date], tuple[str, Decimal]]]:
+    """Each month's budgets less what is recorded against them, by (category, month), months in
+    order: the current month's `available`, which counts its spending and what it carries, and
+    the later months' amounts less the spending already dated in them."""
+    this_month = today.replace(day=1)
+    left: dict[tuple[int, datetime.date], tuple[str, Decimal]] = {}
+    for row in budget_status(user=user, ledger_id=ledger_id, month=this_month)["rows"]:
+        left[(row["category"], this_month)] = (row["category_name"], Decimal(row["available"]))
+    later = budgets_for(user=user).filter(ledger=ledger_id, month__gt=this_month, month__lte=until)
+    spent = _recorded_spending(user, ledger_id, today, _month_end(until))
+    for budget in later:
+        key = (budget.category_id, budget.month)
+        left[key] = (budget.category.name, budget.amount - spent.get(key, Decimal("0")))
+    return sorted(left.items(), key=lambda kv: kv[0][1])
 
 
 def _recorded_spending(
