@@ -43,6 +43,16 @@ def reads(today: datetime.date) -> list[tuple[str, str, dict]]:
         ("transactions/ last month (counted)", "/api/v1/transactions/", month),
         ("summary/ last month", "/api/v1/summary/", month),
         ("accounts/ (balances)", "/api/v1/accounts/", {}),
+        (
+            "budgets/status/ this month",
+            "/api/v1/budgets/status/",
+            {"ledger": "{ledger}", "month": today.strftime("%Y-%m")},
+        ),
+        (
+            "forecast/ 90 days, with budgets",
+            "/api/v1/forecast/",
+            {"ledger": "{ledger}", "budgets": "true"},
+        ),
     ]
 
 
@@ -52,20 +62,23 @@ def measure(users: dict[str, int], repeats: int, today: datetime.date) -> list[d
 
     from accounts.models import User
     from accounts.tokens import RefreshToken
+    from ledger.models import Ledger
 
-    clients = {}
+    clients, ledgers = {}, {}
     for label, user_id in users.items():
         token = RefreshToken.for_user(User.objects.get(pk=user_id)).access_token
         clients[label] = APIClient()
         clients[label].credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        ledgers[label] = str(Ledger.objects.get(personal_for=user_id).pk)
     results = []
     for name, path, query in reads(today):
         times = {}
         for label, client in clients.items():
+            given = {k: v.format(ledger=ledgers[label]) for k, v in query.items()}
             best = float("inf")
             for _ in range(repeats):
                 started = time.perf_counter()
-                answer = client.get(path, query)
+                answer = client.get(path, given)
                 best = min(best, time.perf_counter() - started)
             assert answer.status_code == 200, (name, answer.content[:300])
             times[label] = round(best * 1000, 2)
