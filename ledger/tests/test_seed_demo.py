@@ -60,7 +60,10 @@ def test_seed_demo_reset_recreates(db):
     assert Budget.objects.filter(ledger=personal_ledger(demo)).count() == 2 * 5
 
 
-def test_seed_demo_plans_budgets_and_schedules(db):
+def test_seed_demo_plans_budgets_and_schedules(db, settings, time_machine):
+    # The schedules count from the day they are made: the clock's, frozen on the demo's today.
+    settings.TIME_ZONE = "UTC"
+    time_machine.move_to(datetime.datetime(2027, 1, 31, 12, tzinfo=datetime.UTC), tick=False)
     today = datetime.date(2027, 1, 31)
     demo = seed_demo(months=2, today=today)
     ledger = personal_ledger(demo)
