@@ -6,25 +6,22 @@ that process sees it (the same real clock and DJANGO_TIME_ZONE as this one), and
 no other date for a month, so a run across midnight changes nothing.
 """
 
-import contextlib
-import os
-import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from cashman_site.celery import app as celery_app
-from cashman_site.tests.servers import BIN, PROJECT_ROOT, wait_until
+from cashman_site.tests.servers import wait_until
 from ledger.choices import TransactionType
 from ledger.models import Schedule, Transaction
 from ledger.services import schedules
 from ledger.tests.factories import main_account
+from ledger.tests.test_worker import celery_worker
 
 pytestmark = [
     pytest.mark.postgres,
@@ -36,62 +33,20 @@ pytestmark = [
 TASK = "ledger.tasks.post_schedules"
 
 
-@contextlib.contextmanager
-def worker_with_beat(schedule_file: Path, **extra_env: str) -> Iterator[subprocess.Popen]:
-    """`celery -A cashman_site worker --beat` on the test database, beat's state in
-    `schedule_file`, and this process's app switched to Redis (to inspect the worker). As
-    test_worker.celery_worker, with beat."""
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env = {
-        **os.environ,
+def worker_with_beat(schedule_file: Path, **extra_env: str) -> Any:
+    """test_worker's worker with beat embedded, its state in `schedule_file`."""
+    return celery_worker(
+        "--beat",
+        "--schedule",
+        str(schedule_file),
         # Not the test settings: they run every task eagerly whatever the environment says, so
         # beat would run post_schedules itself instead of sending it through Redis to the worker.
         # dev is base with DEBUG, here off: what a deployment's worker and beat run.
-        "DJANGO_SETTINGS_MODULE": "cashman_site.settings.dev",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "DJANGO_READ_ENV_FILE": "false",
-        "DJANGO_TIME_ZONE": settings.TIME_ZONE,
+        DJANGO_SETTINGS_MODULE="cashman_site.settings.dev",
+        DJANGO_DEBUG="false",
+        DJANGO_TIME_ZONE=settings.TIME_ZONE,
         **extra_env,
-    }
-    process = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "cashman_site",
-            "worker",
-            "--beat",
-            "--schedule",
-            str(schedule_file),
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
-    celery_app.conf.update(task_always_eager=False, broker_url=os.environ["REDIS_URL"])
-    try:
-        wait_until(lambda: celery_app.control.ping(timeout=0.5), timeout=60, what="the worker")
-        yield process
-    finally:
-        celery_app.conf.update(task_always_eager=True)
-        if process.poll() is None:
-            process.terminate()
-        output, _ = process.communicate(timeout=30)
-        print(output[-5000:])
 
 
 def runs_of_the_task() -> int:

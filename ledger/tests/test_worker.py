@@ -37,8 +37,9 @@ ROWS = 100_000
 
 
 @contextlib.contextmanager
-def celery_worker(**extra_env: str) -> Iterator[subprocess.Popen]:
-    """`celery -A cashman_site worker` on the test database, and the app switched to Redis."""
+def celery_worker(*extra_args: str, **extra_env: str) -> Iterator[subprocess.Popen]:
+    """`celery -A cashman_site worker` (with `extra_args`, and `extra_env` over the test
+    environment) on the test database, and the app switched to Redis."""
     db = connection.settings_dict
     database_url = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -65,6 +66,7 @@ def celery_worker(**extra_env: str) -> Iterator[subprocess.Popen]:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            *extra_args,
         ],
         cwd=PROJECT_ROOT,
         env=env,
